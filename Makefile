@@ -1,0 +1,72 @@
+# Customer-360 lakehouse. `make` alone prints this help.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+UV := .cache/uv/bin/uv
+JOBS := $(PY) -m jobs
+SCALE ?=
+SEED ?=
+FORCE ?=
+export PYTHONPATH := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+STAMP := .venv/.synced
+DELTA_JARS := .cache/ivy/.fetched
+
+.PHONY: help setup run test data bronze bench lint clean clean-lake summary jobs
+
+help: ## show this help
+	@echo "Customer-360 lakehouse - make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@echo "Variables: SCALE=<events> SEED=<n> FORCE=1 (make data); C360__SECTION__KEY=value overrides config/pipeline.yaml"
+
+# Targets of later capabilities live beside this file, one .mk per area (airflow, quality, ...).
+-include mk/*.mk
+
+# --- environment: uv from PyPI into .cache, then the locked environment in .venv ------------
+$(UV):
+	@echo ">> installing uv into .cache/uv"
+	@python3 -m venv .cache/uv && .cache/uv/bin/pip install -q "uv==0.13.9"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@echo ">> syncing .venv from uv.lock"
+	@UV_PROJECT_ENVIRONMENT=.venv $(UV) sync --frozen --python python3.11 -q
+	@touch $(STAMP)
+
+$(DELTA_JARS): | $(STAMP)
+	@echo ">> fetching Delta jars from Maven Central into .cache/ivy (once)"
+	@$(JOBS) fetch-jars
+	@touch $(DELTA_JARS)
+
+setup: $(STAMP) $(DELTA_JARS) ## create .venv and fetch Delta's jars (run by every target that needs them)
+
+# --- pipeline -------------------------------------------------------------------------------
+run: setup ## generate data if none is landed, run every stage, print a summary
+	@$(JOBS) pipeline
+
+data: setup ## generate synthetic landing data (SCALE=events SEED=n FORCE=1 to replace)
+	@$(JOBS) generate $(if $(SCALE),--scale $(SCALE)) $(if $(SEED),--seed $(SEED)) $(if $(FORCE),--force)
+
+bronze: setup ## ingest new landed files of every source into bronze
+	@$(JOBS) stage bronze
+
+summary: setup ## rows per table in the lake
+	@$(JOBS) summary
+
+jobs: setup ## list the jobs (the same list Airflow uses)
+	@$(JOBS) list
+
+# --- quality --------------------------------------------------------------------------------
+test: setup ## run the test suite (real Spark, Delta, Airflow)
+	@$(PY) -m pytest
+
+lint: setup ## ruff
+	@.venv/bin/ruff check jobs tests dags bench
+
+bench: setup ## throughput per stage at SCALE events (default 2,000,000); see bench/README
+	@$(PY) -m bench $(if $(SCALE),--scale $(SCALE))
+
+clean-lake: ## delete the lake (Delta tables) but keep landed data
+	rm -rf data/lake data/checkpoints
+
+clean: ## delete generated data, lake, caches and .venv
+	rm -rf data .venv .cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Customer-360 lakehouse jobs. One entry point: `python -m jobs <command>`."""

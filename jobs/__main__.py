@@ -1,0 +1,181 @@
+"""One entry point for every caller (Makefile, Airflow, spark-submit):
+
+    python -m jobs list
+    python -m jobs run ingest_events [--date 2026-11-21] [--run-id ID]
+    python -m jobs stage bronze
+    python -m jobs pipeline                # every stage that exists, then a summary
+    python -m jobs generate [--scale N] [--seed S] [--force]
+    python -m jobs summary                 # rows per table
+    python -m jobs fetch-jars              # Delta's jars into .cache/ivy, once
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import logging
+import shutil
+import sys
+import time
+
+from jobs import registry
+from jobs.common.config import Config, load_config
+from jobs.common.errors import PipelineError
+from jobs.common.results import JobResult, new_run_id
+
+log = logging.getLogger("jobs")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+    for noisy in ("py4j", "pyspark"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_date: dt.date | None,
+            full_rebuild: bool = False, **extra) -> JobResult:
+    module = importlib.import_module(job.module)
+    result = module.run(spark, config, run_id=run_id, logical_date=logical_date,
+                        full_rebuild=full_rebuild, **job.kwargs, **extra)
+    log.info(result.line())
+    return result
+
+
+def run_stage(spark, config: Config, stage: str, *, run_id: str, logical_date=None,
+              full_rebuild: bool = False) -> list[JobResult]:
+    jobs = [j for j in registry.jobs_in_stage(stage)
+            if j.kwargs.get("source") in (None, *config.enabled_sources())]
+    return [run_job(spark, config, j, run_id=run_id, logical_date=logical_date,
+                    full_rebuild=full_rebuild) for j in jobs]
+
+
+def table_counts(spark, config: Config) -> dict[str, int]:
+    from jobs.common.tables import register_tables
+
+    return {name: spark.table(name).count() for name in register_tables(spark, config)}
+
+
+def print_summary(results: list[JobResult], counts: dict[str, int], stage_seconds: dict[str, float]) -> None:
+    print("\n=== customer-360 pipeline summary ===")
+    if results:
+        print(f"{'job':<24}{'records':>12}{'accepted':>12}{'quarantined':>13}{'seconds':>9}")
+        for r in results:
+            print(f"{r.job:<24}{r.rows_in:>12}{r.rows_out:>12}{r.rows_quarantined:>13}{r.seconds:>9.1f}")
+    if stage_seconds:
+        print("stages: " + ", ".join(f"{s} {t:.1f}s" for s, t in stage_seconds.items()))
+    if counts:
+        print(f"\n{'table':<28}{'rows':>12}")
+        for name, n in counts.items():
+            print(f"{name:<28}{n:>12}")
+    print()
+
+
+def ensure_landing(config: Config) -> bool:
+    """Generate the default data set when nothing is landed yet. True when it generated."""
+    landing = config.paths.landing
+    if landing.is_dir() and any(p.is_file() for p in landing.rglob("*")):
+        return False
+    _generate(config, force=False)
+    return True
+
+
+def _generate(config: Config, force: bool) -> None:
+    from jobs.generate import generate
+
+    g = config.generator
+    landing, truth = config.paths.landing, config.paths.truth
+    if force:
+        for folder in (landing, truth):
+            shutil.rmtree(folder, ignore_errors=True)
+    log.info("generating landing data: scale=%d seed=%d days=%d into %s", g.scale, g.seed, g.days, landing)
+    t0 = time.monotonic()
+    generate(landing, truth, scale=g.scale, seed=g.seed, days=g.days, end_date=g.end_date,
+             bad_record_rate=g.bad_record_rate, progress=lambda msg: log.info("generate: %s", msg))
+    log.info("generated in %.1fs; ground truth in %s", time.monotonic() - t0, truth)
+
+
+def _spark(config: Config):
+    from jobs.common.spark import build_spark
+
+    return build_spark(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs", description="Customer-360 lakehouse jobs")
+    parser.add_argument("--config", help="YAML config (default config/pipeline.yaml or $C360_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the jobs")
+    for name, helptext in (("run", "run one job"), ("stage", "run every job of a stage"),
+                           ("pipeline", "run every stage, then print a summary")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "run":
+            p.add_argument("job")
+        if name == "stage":
+            p.add_argument("stage", choices=registry.STAGES)
+        p.add_argument("--date", type=dt.date.fromisoformat, help="logical date (YYYY-MM-DD)")
+        p.add_argument("--run-id", help="run id recorded in lineage (default: generated)")
+        p.add_argument("--full-rebuild", action="store_true", help="recompute instead of incremental")
+    g = sub.add_parser("generate", help="write synthetic landing data and its ground truth")
+    g.add_argument("--scale", type=int, help="approximate number of web/app events")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--days", type=int)
+    g.add_argument("--force", action="store_true", help="wipe landing and truth folders first")
+    sub.add_parser("summary", help="rows per table in the lake")
+    sub.add_parser("fetch-jars", help="fetch Delta's jars into .cache/ivy (once)")
+    args = parser.parse_args(argv)
+    _setup_logging()
+
+    try:
+        overrides = {}
+        if args.command == "generate":
+            overrides = {f"generator.{k}": v for k, v in
+                         (("scale", args.scale), ("seed", args.seed), ("days", args.days)) if v is not None}
+        config = load_config(args.config, overrides=overrides)
+        if args.command == "list":
+            for job in registry.JOBS:
+                print(f"{job.name:<22}{job.layer:<8}{job.description}")
+            return 0
+        if args.command == "generate":
+            if not args.force and config.paths.landing.is_dir() and any(config.paths.landing.iterdir()):
+                raise PipelineError(f"{config.paths.landing} already holds landed data; "
+                                    "add --force (make data FORCE=1) to replace it")
+            _generate(config, force=args.force)
+            return 0
+        if args.command == "fetch-jars":
+            spark = _spark(config)
+            spark.range(1).count()
+            print("Delta jars ready in .cache/ivy")
+            return 0
+        if args.command == "summary":
+            print_summary([], table_counts(_spark(config), config), {})
+            return 0
+
+        run_id = args.run_id or new_run_id()
+        if args.command == "pipeline":
+            ensure_landing(config)
+        spark = _spark(config)
+        if args.command == "run":
+            run_job(spark, config, registry.get_job(args.job), run_id=run_id,
+                    logical_date=args.date, full_rebuild=args.full_rebuild)
+        elif args.command == "stage":
+            results = run_stage(spark, config, args.stage, run_id=run_id, logical_date=args.date,
+                                full_rebuild=args.full_rebuild)
+            print_summary(results, {}, {})
+        else:
+            results, stage_seconds = [], {}
+            for stage in registry.STAGES:
+                t0 = time.monotonic()
+                results += run_stage(spark, config, stage, run_id=run_id, logical_date=args.date,
+                                     full_rebuild=args.full_rebuild)
+                stage_seconds[stage] = time.monotonic() - t0
+            print_summary(results, table_counts(spark, config), stage_seconds)
+        return 0
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

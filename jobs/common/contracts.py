@@ -1,0 +1,156 @@
+"""Contracts as data: schemas/landing/<source>.yaml and schemas/<layer>/<table>.yaml.
+
+Pure Python (no Spark import) so the registry, the generator and DAG files can read them.
+Spark schemas are built from these in jobs.common.tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from jobs.common.config import PROJECT_ROOT
+from jobs.common.errors import ContractError
+
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+FIELD_TYPES = ("string", "timestamp", "date", "integer", "number", "json", "json_array")
+FORMATS = ("jsonl", "csv")
+
+
+def snake_case(name: str) -> str:
+    """messageId -> message_id, anonymousId -> anonymous_id, customer_id stays."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str              # as landed
+    type: str
+    required: bool
+    description: str
+    allowed: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    item_numbers: tuple[str, ...] = ()   # json_array: item keys that must be numbers
+
+    @property
+    def column(self) -> str:
+        return snake_case(self.name)
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    source: str
+    description: str
+    format: str
+    record_id: str | None
+    fields: tuple[Field, ...]
+    at_least_one_of: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str          # Spark DDL type, e.g. string, bigint, map<string,string>
+    nullable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    table: str
+    description: str
+    columns: tuple[Column, ...]
+
+
+def _load_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ContractError(f"contract file {path} is missing")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError(f"{path}: must hold a mapping")
+    return data
+
+
+@lru_cache(maxsize=None)
+def source_contract(source: str) -> SourceContract:
+    path = SCHEMAS_DIR / "landing" / f"{source}.yaml"
+    data = _load_yaml(path)
+    fmt = data.get("format")
+    if fmt not in FORMATS:
+        raise ContractError(f"{path}: format {fmt!r} not allowed; use one of {', '.join(FORMATS)}")
+    fields = []
+    for i, raw in enumerate(data.get("fields") or []):
+        where = f"{path}: fields[{i}]"
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise ContractError(f"{where}: each field needs at least a name")
+        ftype = raw.get("type", "string")
+        if ftype not in FIELD_TYPES:
+            raise ContractError(f"{where} ({raw['name']}): type {ftype!r} not allowed; "
+                                f"use one of {', '.join(FIELD_TYPES)}")
+        if not raw.get("description"):
+            raise ContractError(f"{where} ({raw['name']}): add a description")
+        allowed = raw.get("allowed")
+        fields.append(Field(
+            name=raw["name"], type=ftype, required=bool(raw.get("required", False)),
+            description=raw["description"], allowed=tuple(allowed) if allowed else None,
+            minimum=raw.get("min"), maximum=raw.get("max"),
+            item_numbers=tuple(raw.get("item_numbers") or ()),
+        ))
+    if not fields:
+        raise ContractError(f"{path}: no fields declared")
+    names = {f.name for f in fields}
+    groups = tuple(tuple(g) for g in data.get("at_least_one_of") or ())
+    for group in groups:
+        unknown = set(group) - names
+        if unknown:
+            raise ContractError(f"{path}: at_least_one_of names unknown fields {sorted(unknown)}")
+    record_id = data.get("record_id")
+    if record_id is not None and record_id not in names:
+        raise ContractError(f"{path}: record_id {record_id!r} is not a declared field")
+    return SourceContract(source=data.get("source", source), description=data.get("description", ""),
+                          format=fmt, record_id=record_id, fields=tuple(fields),
+                          at_least_one_of=groups)
+
+
+def _columns(path: Path, data: dict) -> tuple[Column, ...]:
+    cols = []
+    for i, raw in enumerate(data.get("columns") or []):
+        if not isinstance(raw, dict) or not raw.get("name") or not raw.get("type"):
+            raise ContractError(f"{path}: columns[{i}] needs a name and a type")
+        if not raw.get("description"):
+            raise ContractError(f"{path}: column {raw['name']} needs a description")
+        cols.append(Column(raw["name"], raw["type"], bool(raw.get("nullable", True)), raw["description"]))
+    return tuple(cols)
+
+
+@lru_cache(maxsize=None)
+def table_schema(table: str) -> TableSchema:
+    """Schema of a table declared in schemas/<layer>/<entity>.yaml."""
+    layer, _, entity = table.partition(".")
+    path = SCHEMAS_DIR / layer / f"{entity}.yaml"
+    data = _load_yaml(path)
+    return TableSchema(table=table, description=data.get("description", ""), columns=_columns(path, data))
+
+
+@lru_cache(maxsize=None)
+def bronze_schema(source: str) -> TableSchema:
+    """bronze.<source>: the contract's fields (snake_case, landed text) then the lineage columns."""
+    contract = source_contract(source)
+    lineage_path = SCHEMAS_DIR / "bronze" / "_lineage.yaml"
+    lineage = _columns(lineage_path, _load_yaml(lineage_path))
+    landed = tuple(Column(f.column, "string", True, f"{f.description} (as landed: {f.name})")
+                   for f in contract.fields)
+    return TableSchema(table=f"bronze.{source}", description=contract.description,
+                       columns=landed + lineage)

@@ -1,0 +1,29 @@
+"""One small exception tree. Every message says what was wrong, where, and what to do."""
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose (exit code 2, no stack trace)."""
+
+    exit_code = 2
+
+
+class ConfigError(PipelineError):
+    """A configuration value is missing or not allowed."""
+
+    def __init__(self, key: str, problem: str, allowed: str | None = None, source: str | None = None):
+        self.key = key
+        where = f" (from {source})" if source else ""
+        hint = f"; allowed: {allowed}" if allowed else ""
+        super().__init__(f"config key '{key}'{where}: {problem}{hint}")
+
+
+class ContractError(PipelineError):
+    """A schema or contract file under schemas/ is malformed."""
+
+
+class LandingError(PipelineError):
+    """The landing zone cannot be read (missing folder, unreadable file system)."""
+
+
+class JobError(PipelineError):
+    """A job was asked for something it cannot do (unknown job, bad argument)."""

@@ -1,0 +1,74 @@
+"""Delta table helpers: create from a declared schema (with column comments), idempotent appends,
+catalog registration so `SELECT ... FROM bronze.events` works in SQL sessions."""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import DataType, StructField, StructType
+
+from jobs.common.config import Config
+from jobs.common.contracts import TableSchema
+
+log = logging.getLogger(__name__)
+
+
+def spark_schema(schema: TableSchema) -> StructType:
+    return StructType([
+        StructField(c.name, DataType.fromDDL(c.type), c.nullable, {"comment": c.description})
+        for c in schema.columns
+    ])
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> str:
+    """Create the Delta table at its lake path if missing; return the path.
+
+    Parallel jobs (one per source in Airflow) may race to create ops tables: losing the race
+    is fine as long as the table exists afterwards.
+    """
+    from delta.tables import DeltaTable
+
+    path = str(config.paths.table(schema.table))
+    if table_exists(spark, path):
+        return path
+    try:
+        builder = (DeltaTable.createIfNotExists(spark).location(path)
+                   .addColumns(spark_schema(schema)).comment(schema.description))
+        builder.execute()
+    except Exception:  # noqa: BLE001 - re-raised below unless another writer created it
+        if not table_exists(spark, path):
+            raise
+    return path
+
+
+def append_once(df: DataFrame, path: str, app_id: str, version: int) -> None:
+    """Append exactly once: Delta skips a write whose (txnAppId, txnVersion) it already committed."""
+    (df.write.format("delta").mode("append")
+     .option("txnAppId", app_id).option("txnVersion", version)
+     .save(path))
+
+
+def register_tables(spark: SparkSession, config: Config) -> list[str]:
+    """Register every Delta table under the lake as <layer>.<entity> in the session catalog."""
+    from delta.tables import DeltaTable
+
+    names = []
+    lake = config.paths.lake
+    if not lake.is_dir():
+        return names
+    for layer_dir in sorted(p for p in lake.iterdir() if p.is_dir()):
+        for table_dir in sorted(p for p in layer_dir.iterdir() if p.is_dir()):
+            if not DeltaTable.isDeltaTable(spark, str(table_dir)):
+                continue
+            name = f"{layer_dir.name}.{table_dir.name}"
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer_dir.name}")
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{table_dir}'")
+            names.append(name)
+    return names

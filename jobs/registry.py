@@ -1,0 +1,65 @@
+"""The job list: one source of truth for the Makefile, the CLI, the pipeline and the Airflow DAGs.
+
+Standard library only, so DAG files can import it at parse time for free. A stage added later
+(gates, silver, identity, gold, scoring, privacy) is one more `Job` here; every caller follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SOURCES = ("events", "crm", "call_center", "orders", "campaigns", "consents")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str                       # unique, used on the command line and as the Airflow task id
+    stage: str                      # one of STAGES; jobs of a stage may run in parallel
+    layer: str                      # bronze | silver | gold | ops: the layer it writes
+    module: str                     # module with run(spark, config, args)
+    description: str
+    inputs: tuple[str, ...] = ()    # tables or landing folders read
+    outputs: tuple[str, ...] = ()   # tables written
+    depends_on: tuple[str, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()  # fixed keyword arguments, e.g. (("source", "events"),)
+    suite: str | None = None        # expectations/<suite>.yaml guarding its outputs (quality gates)
+
+    @property
+    def kwargs(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+def _ingest_job(source: str) -> Job:
+    return Job(
+        name=f"ingest_{source}",
+        stage="bronze",
+        layer="bronze",
+        module="jobs.bronze.ingest",
+        description=f"Ingest new files of landing/{source}/ into bronze.{source} exactly once; "
+                    f"records that cannot be accepted go to ops.quarantine with a reason.",
+        inputs=(f"landing/{source}",),
+        outputs=(f"bronze.{source}", "ops.quarantine", "ops.ingested_files"),
+        params=(("source", source),),
+        suite=f"bronze_{source}",
+    )
+
+
+JOBS: tuple[Job, ...] = tuple(_ingest_job(source) for source in SOURCES)
+
+# In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
+# and the Airflow DAG both follow it. Gate stages sit between layers.
+STAGES: tuple[str, ...] = ("bronze",)
+
+
+def get_job(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    known = ", ".join(job.name for job in JOBS)
+    from jobs.common.errors import JobError
+
+    raise JobError(f"unknown job '{name}'; known jobs: {known}")
+
+
+def jobs_in_stage(stage: str) -> list[Job]:
+    return [job for job in JOBS if job.stage == stage]
