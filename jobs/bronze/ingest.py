@@ -33,6 +33,7 @@ from jobs.common.tables import append_once, ensure_table
 log = logging.getLogger(__name__)
 
 DATE_FOLDER = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})(?:/|$)")
+TARGET_BYTES_PER_TASK = 64 << 20  # landed (often gzip) bytes per read task
 CRASH_POINTS = ("after_claim", "after_bronze_write", "after_quarantine_write")
 
 
@@ -96,10 +97,25 @@ def bookkeeping_state(spark: SparkSession, files_path: str, source: str) -> tupl
     return committed, {b: sorted(f) for b, f in unfinished.items()}, last
 
 
-def read_records(spark: SparkSession, paths: list[str], fmt: str, lines_per_batch: int) -> DataFrame:
-    """One task per file (a gzip file cannot be split anyway)."""
-    files = spark.sparkContext.parallelize([(p,) for p in paths], max(1, len(paths))).toDF("path string")
-    return files.mapInArrow(arrow_reader(fmt, lines_per_batch), READ_SCHEMA_DDL)
+def pack_files(files: list[LandedFile], slots: int) -> list[list[str]]:
+    """Greedy bin-packing by size: few balanced tasks (and few Parquet files), not one per file."""
+    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(slots, len(files))))]
+    for f in sorted(files, key=lambda f: (-f.size, f.path)):
+        size, paths = min(bins, key=lambda b: b[0])
+        bins.remove((size, paths))
+        bins.append((size + max(f.size, 1), paths + [f.path]))
+    return [sorted(paths) for _, paths in bins if paths]
+
+
+def read_records(spark: SparkSession, files: list[LandedFile], fmt: str, lines_per_batch: int) -> DataFrame:
+    """One task per bin of files; each task streams its files one after the other."""
+    total = sum(f.size for f in files)
+    parallelism = spark.sparkContext.defaultParallelism
+    slots = max(parallelism, -(-total // TARGET_BYTES_PER_TASK))
+    groups = pack_files(files, slots)
+    rows = [(paths,) for paths in groups]
+    frame = spark.sparkContext.parallelize(rows, len(rows)).toDF("paths array<string>")
+    return frame.mapInArrow(arrow_reader(fmt, lines_per_batch), READ_SCHEMA_DDL)
 
 
 def _claim_rows(spark, source, batch_id, files: list[LandedFile], run_id, status, counts=None):
@@ -118,7 +134,7 @@ def _process_batch(spark, config, source, batch_id, files: list[LandedFile], run
                    crash_at: str | None) -> dict[str, tuple[int, int, int]]:
     contract = source_contract(source)
     ingested_at = utc_now()
-    records = (read_records(spark, [f.path for f in files], contract.format,
+    records = (read_records(spark, files, contract.format,
                             config.bronze.lines_per_arrow_batch)
                .transform(parse.with_fields(contract))
                .transform(parse.validate(contract))

@@ -1,6 +1,7 @@
 """Pure transformations from read records to bronze rows and quarantine rows (no I/O).
 
-Input: the reader's frame (_source_file, _line_number, _raw, _fields, _read_error, _read_detail).
+Input: the reader's frame (_source_file, _line_number, _raw, _fields, _read_error, _read_detail);
+`_fields` is the CSV row by header name (null for JSON Lines, parsed here).
 Every field stays landed text; validation only decides accept or quarantine, with the first
 failing rule's reason in this order: read error, malformed_record, missing_required_field,
 invalid_timestamp, invalid_type, invalid_value.
@@ -17,20 +18,45 @@ REASON = "_reason"
 DETAIL = "_detail"
 
 
+def _landed_struct(contract: SourceContract) -> str:
+    return "struct<" + ",".join(f"`{f.name}`:string" for f in contract.fields) + ">"
+
+
 def with_fields(contract: SourceContract):
-    """JSON Lines: parse each line's top level into a map of landed text (nested JSON kept as text)."""
+    """Landed fields into `_landed` (a struct of landed text, nested JSON kept as text),
+    fields the contract does not name into `_extra`, and `_malformed` when there is no record.
+
+    JSON is parsed into a struct (about twice as fast as a map) and its top-level keys listed;
+    only the rare line with unknown keys is parsed a second time, as a map, for `_extra`.
+    """
+    known = F.array(*[F.lit(n) for n in contract.field_names])
+
+    def unknown_of(fields_map: Column) -> Column:
+        return F.map_filter(fields_map, lambda k, _v: ~F.array_contains(known, k))
 
     def step(df: DataFrame) -> DataFrame:
-        if contract.format != "jsonl":
-            return df
-        parsed = F.from_json(F.col("_raw"), "map<string,string>", {"mode": "PERMISSIVE"})
-        return df.withColumn("_fields", F.when(F.col("_read_error").isNull(), parsed))
+        readable = F.col("_read_error").isNull()
+        if contract.format == "jsonl":
+            keys = F.json_object_keys(F.col("_raw"))
+            df = df.withColumn("_keys", F.when(readable, keys))
+            landed = F.from_json(F.col("_raw"), _landed_struct(contract))
+            extra = F.when(F.size(F.array_except(F.col("_keys"), known)) > 0,
+                           unknown_of(F.from_json(F.col("_raw"), "map<string,string>")))
+            malformed = F.col("_keys").isNull()
+        else:
+            landed = F.struct(*[F.col("_fields")[f.name].alias(f.name) for f in contract.fields])
+            extra = F.when(F.size(unknown_of(F.col("_fields"))) > 0, unknown_of(F.col("_fields")))
+            malformed = F.col("_fields").isNull()
+        return (df.withColumn("_malformed", malformed)
+                .withColumn("_landed", F.when(~F.col("_malformed"), landed))
+                .withColumn("_extra", F.when(~F.col("_malformed"), extra))
+                .drop("_keys", "_fields"))
 
     return step
 
 
 def _value(name: str) -> Column:
-    return F.col("_fields").getItem(name)
+    return F.col("_landed")[name]
 
 
 def _present(name: str) -> Column:
@@ -60,12 +86,12 @@ def _field_checks(field: Field) -> list[tuple[int, Column]]:
     if field.type in ("timestamp", "date"):
         # A bad timestamp is the contract's own kind; a bad date (birth_date) is a wrong type.
         reason, priority = ("invalid_timestamp", 3) if field.type == "timestamp" else ("invalid_type", 4)
-        cast = F.expr(f"try_cast(_fields['{name}'] AS {field.type.upper()})")
+        cast = _value(name).try_cast(field.type)
         checks.append((priority, _fail(has & cast.isNull(), reason,
                                        F.concat(F.lit(f"not an ISO-8601 {field.type}: "), _quoted_value(name)))))
     if field.type in ("integer", "number"):
         sql_type = "BIGINT" if field.type == "integer" else "DOUBLE"
-        cast = F.expr(f"try_cast(_fields['{name}'] AS {sql_type})")
+        cast = _value(name).try_cast(sql_type.lower())
         checks.append((4, _fail(has & cast.isNull(), "invalid_type",
                                 F.concat(F.lit(f"not a {field.type}: "), _quoted_value(name)))))
         if field.minimum is not None or field.maximum is not None:
@@ -97,7 +123,7 @@ def validate(contract: SourceContract):
     def step(df: DataFrame) -> DataFrame:
         checks: list[tuple[int, Column]] = [
             (0, _fail(F.col("_read_error").isNotNull(), "_read", F.col("_read_detail"))),
-            (1, _fail(F.col("_fields").isNull(), "malformed_record", "record is not a JSON object")),
+            (1, _fail(F.col("_malformed"), "malformed_record", "record is not a JSON object")),
         ]
         for group in contract.at_least_one_of:
             none = ~F.greatest(*[_present(n) for n in group]) if len(group) > 1 else ~_present(group[0])
@@ -120,13 +146,9 @@ def to_bronze_columns(contract: SourceContract):
     """Landed fields as snake_case columns, unknown fields in _extra; raw text only where rejected."""
 
     def step(df: DataFrame) -> DataFrame:
-        known = F.array(*[F.lit(n) for n in contract.field_names])
-        extra = F.map_filter(F.col("_fields"), lambda k, _v: ~F.array_contains(known, k))
-        landed = [_value(f.name).alias(f.column) for f in contract.fields]
         return df.select(
-            *landed,
-            F.when(F.size(extra) > 0, extra).alias("_extra"),
-            "_source_file", "_line_number", REASON, DETAIL,
+            *[_value(f.name).alias(f.column) for f in contract.fields],
+            "_extra", "_source_file", "_line_number", REASON, DETAIL,
             F.when(F.col(REASON).isNotNull(), F.col("_raw")).alias("_raw"),
         )
 

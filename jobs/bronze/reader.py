@@ -265,11 +265,12 @@ def records_to_batches(path: str, records: Iterable[Record], batch_size: int) ->
 
 
 def arrow_reader(fmt: str, batch_size: int):
-    """The function handed to DataFrame.mapInArrow: file paths in, records out."""
+    """The function handed to DataFrame.mapInArrow: rows of file paths in, records out."""
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for path in batch.column("path").to_pylist():
-                yield from records_to_batches(path, read_file(path, fmt), batch_size)
+            for paths in batch.column("paths").to_pylist():
+                for path in paths:
+                    yield from records_to_batches(path, read_file(path, fmt), batch_size)
 
     return read
