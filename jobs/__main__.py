@@ -91,8 +91,11 @@ def _generate(config: Config, force: bool) -> None:
             shutil.rmtree(folder, ignore_errors=True)
     log.info("generating landing data: scale=%d seed=%d days=%d into %s", g.scale, g.seed, g.days, landing)
     t0 = time.monotonic()
-    generate(landing, truth, scale=g.scale, seed=g.seed, days=g.days, end_date=g.end_date,
-             bad_record_rate=g.bad_record_rate, progress=lambda msg: log.info("generate: %s", msg))
+    try:
+        generate(landing, truth, scale=g.scale, seed=g.seed, days=g.days, end_date=g.end_date,
+                 bad_record_rate=g.bad_record_rate, progress=lambda msg: log.info("generate: %s", msg))
+    except ValueError as exc:  # the generator's own checks: truth inside landing, bad scale, ...
+        raise PipelineError(f"cannot generate data: {exc}") from None
     log.info("generated in %.1fs; ground truth in %s", time.monotonic() - t0, truth)
 
 

@@ -44,11 +44,25 @@ def _ingest_job(source: str) -> Job:
     )
 
 
-JOBS: tuple[Job, ...] = tuple(_ingest_job(source) for source in SOURCES)
+GATE_BRONZE = Job(
+    name="gate_bronze",
+    stage="bronze_gate",
+    layer="ops",
+    module="jobs.quality.gate",
+    description="Validate what this run ingested into every bronze table (expectations/bronze_*.yaml, "
+                "ops_quarantine.yaml); results to ops.quality_results; fails the run before silver "
+                "on a fail-severity expectation.",
+    inputs=tuple(f"bronze.{source}" for source in SOURCES) + ("ops.ingested_files", "ops.quarantine"),
+    outputs=("ops.quality_results",),
+    depends_on=tuple(f"ingest_{source}" for source in SOURCES),
+    params=(("stage", "bronze"),),
+)
+
+JOBS: tuple[Job, ...] = tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
 
 # In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
 # and the Airflow DAG both follow it. Gate stages sit between layers.
-STAGES: tuple[str, ...] = ("bronze",)
+STAGES: tuple[str, ...] = ("bronze", "bronze_gate")
 
 
 def get_job(name: str) -> Job:
