@@ -70,6 +70,8 @@ class Config:
     bronze: BronzeSettings
     sources: dict[str, dict[str, Any]]
     generator: GeneratorSettings
+    airflow: dict[str, Any] = field(default_factory=dict)      # validated in dags/c360_dags/settings.py
+    maintenance: dict[str, Any] = field(default_factory=dict)  # validated in jobs/ops/maintenance.py
     source_file: str = field(default="")
 
     def enabled_sources(self) -> list[str]:
@@ -209,8 +211,14 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
         end_date=end_date,
         bad_record_rate=float(rate),
     )
+    optional = {}
+    for key in ("airflow", "maintenance"):
+        value = raw.get(key) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(key, "not a mapping", allowed="a YAML mapping")
+        optional[key] = dict(value)
     return Config(env=env, paths=paths, spark=spark, bronze=bronze, sources=sources,
-                  generator=generator, source_file=source_file)
+                  generator=generator, source_file=source_file, **optional)
 
 
 def _spark_value(value: Any) -> str:
