@@ -34,12 +34,14 @@ def project_python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def spark_submit_conf(config) -> dict[str, str]:
+def spark_submit_conf(config, master: str = "local[*]") -> dict[str, str]:
     """Settings that must be on spark-submit's command line: under spark-submit the driver JVM
     starts before our session factory runs, so JVM options and jars set later would not apply."""
-    from jobs.common.spark import BASE_CONF, delta_jar_settings
+    from jobs.common.spark import BASE_CONF, LOCAL_ONLY_CONF, delta_jar_settings
 
     conf: dict[str, str] = dict(BASE_CONF)
+    if master.startswith("local"):
+        conf.update(LOCAL_ONLY_CONF)
     conf.update(delta_jar_settings(config.spark.delta_jars))
     conf.update(config.spark.conf)
     python = project_python()
@@ -70,9 +72,9 @@ class JobSubmitOperator(SparkSubmitOperator):
     def execute(self, context):
         from jobs.common.config import load_config
 
-        self._check_connection()
+        master = self._check_connection()
         config = load_config()
-        self.conf = {**spark_submit_conf(config), **(self.conf or {})}
+        self.conf = {**spark_submit_conf(config, master), **(self.conf or {})}
         self._ensure_spark_submit_on_path()
         try:
             return super().execute(context)
@@ -86,18 +88,20 @@ class JobSubmitOperator(SparkSubmitOperator):
                     f"not retried. See the job's last log lines above. {exc}") from exc
             raise
 
-    def _check_connection(self) -> None:
-        """The provider silently falls back to master `yarn` when the connection is missing."""
+    def _check_connection(self) -> str:
+        """The connection's master. The provider silently falls back to `yarn` when it is missing."""
         from airflow.sdk import BaseHook
         from airflow.sdk.exceptions import AirflowFailException
 
         try:
-            BaseHook.get_connection(self._conn_id)
+            connection = BaseHook.get_connection(self._conn_id)
         except Exception as exc:  # noqa: BLE001 - AirflowNotFoundException and kin
             raise AirflowFailException(
                 f"Spark connection '{self._conn_id}' is not defined: create it (make airflow-init "
                 f"does, with master local[*]) or set AIRFLOW_CONN_{self._conn_id.upper()}, e.g. "
                 f"'{{\"conn_type\": \"spark\", \"host\": \"local[*]\"}}'. ({exc})") from exc
+        host = connection.host or "local[*]"
+        return f"{host}:{connection.port}" if connection.port else host
 
     def _exit_code(self) -> int | None:
         process = getattr(self._hook, "_submit_sp", None)

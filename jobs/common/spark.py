@@ -28,9 +28,9 @@ BASE_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",     # fast toPandas for small results
     "spark.databricks.delta.schema.autoMerge.enabled": "false",  # schema changes are deliberate
     "spark.sql.warehouse.dir": str(PROJECT_ROOT / ".cache" / "spark-warehouse"),
-    "spark.driver.host": "127.0.0.1",                        # no reliance on the hostname resolving
-    "spark.driver.bindAddress": "127.0.0.1",
 }
+# Only for a local master: no reliance on the hostname resolving. A cluster needs a reachable driver.
+LOCAL_ONLY_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
 def delta_jar_settings(mode: str) -> dict[str, str]:
@@ -69,6 +69,8 @@ def build_spark(config: Config, app_name: str | None = None, extra_conf: dict[st
     if not _under_spark_submit():
         builder = builder.master(config.spark.master)
     settings = dict(BASE_CONF)
+    if config.spark.master.startswith("local") and not _under_spark_submit():
+        settings.update(LOCAL_ONLY_CONF)
     settings.update(delta_jar_settings(config.spark.delta_jars))
     settings.update(config.spark.conf)
     settings.update(extra_conf or {})

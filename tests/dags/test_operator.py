@@ -19,8 +19,8 @@ def _operator(conn_id="spark_c360", **kwargs):
                                           "--run-id", "r1"], **kwargs)
 
 
-def _command(op) -> list[str]:
-    op.conf = spark_submit_conf(load_config(environ={}))
+def _command(op, master="local[*]") -> list[str]:
+    op.conf = spark_submit_conf(load_config(environ={}), master)
     hook = op._get_hook()
     return hook._build_spark_submit_command(op.application)
 
@@ -43,12 +43,14 @@ def test_command_runs_the_jobs_cli_through_submit_py_on_local_master():
     assert conf["spark.driver.memory"] == load_config(environ={}).spark.conf["spark.driver.memory"]
     assert conf["spark.pyspark.python"].endswith("python")
     assert conf["spark.executorEnv.PYTHONPATH"] == str(PROJECT_ROOT)
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1"  # local only: no hostname lookup
 
 
 def test_changing_the_connection_moves_the_jobs_to_a_cluster(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_C360", '{"conn_type": "spark", "host": "spark://spark-master", "port": 7077}')
-    cmd = _command(_operator())
+    cmd = _command(_operator(), master="spark://spark-master:7077")
     assert cmd[cmd.index("--master") + 1] == "spark://spark-master:7077"
+    assert "spark.driver.bindAddress" not in _conf(cmd)  # executors must reach the driver
 
 
 @pytest.fixture
