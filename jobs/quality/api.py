@@ -1,0 +1,159 @@
+"""The two calls a stage makes: `promote` before it writes, `check` after a write it does not own.
+
+promote(spark, config, "silver.touchpoints", batch, run_id, write=merge_into_silver)
+    validates the batch once with the table's whole suite, records every result, then
+      - any `fail` expectation unmet: raises GateFailed BEFORE `write` is called, so the table
+        stays at its previous version;
+      - `drop` expectations: their rows go to ops.quarantine (reason = expectation name,
+        stage = table), `write` gets the rest;
+      - `warn`: recorded only.
+check(spark, config, "bronze.events", rows_of_the_run, run_id, bronze=...)
+    validates and records the same way for a batch already written (bronze is written by
+    ingestion, gated before silver reads it); it returns the result, the caller decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.common.config import Config
+from jobs.common.results import utc_now
+from jobs.common.tables import table_exists
+from jobs.quality.errors import SuiteError
+from jobs.quality.gx_runner import gx_dir
+from jobs.quality.kinds import BatchContext, BronzeBatch
+from jobs.quality.outcomes import GateResult
+from jobs.quality.records import (
+    FAILED,
+    dropped_rows,
+    flag_drops,
+    kept_rows,
+    write_quarantine,
+    write_results,
+)
+from jobs.quality.suite import Suite, declared_schema, load_suite, suite_name
+from jobs.quality.validate import drop_conditions, evaluate
+
+log = logging.getLogger(__name__)
+
+
+def table_version(spark: SparkSession, config: Config, table: str) -> int | None:
+    """Latest Delta version of a table, None when it does not exist yet."""
+    from delta.tables import DeltaTable
+
+    path = str(config.paths.table(table))
+    if not table_exists(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+
+
+def reference_time(logical_date: dt.date | None, now: dt.datetime) -> dt.datetime:
+    """Freshness is judged at the end of the logical day when there is one (replays stay green)."""
+    if logical_date is None:
+        return now
+    return dt.datetime.combine(logical_date + dt.timedelta(days=1), dt.time())
+
+
+def _context(spark, config, table, frame, run_id, *, written, bronze, logical_date, now,
+             tables=None) -> BatchContext:
+    now = now or utc_now()
+    return BatchContext(spark=spark, config=config, table=table, run_id=run_id, frame=frame, now=now,
+                        reference_time=reference_time(logical_date, now), logical_date=logical_date,
+                        declared=declared_schema(table), written=written, bronze=bronze,
+                        tables=dict(tables or {}))
+
+
+def _suite(table: str, suite: Suite | str | None) -> Suite:
+    if isinstance(suite, Suite):
+        return suite
+    return load_suite(suite or suite_name(table))
+
+
+def check(spark: SparkSession, config: Config, table: str, frame: DataFrame, run_id: str, *,
+          suite: Suite | str | None = None, bronze: BronzeBatch | None = None,
+          logical_date: dt.date | None = None, now: dt.datetime | None = None,
+          gx_folder: str | Path | None = None, record: bool = True,
+          tables: dict[str, str] | None = None) -> GateResult:
+    """Validate rows already in `table`; never raises for unmet expectations.
+
+    record=False leaves writing the results to the caller (one append for several tables);
+    `tables` maps tables the checks read to temp views the caller cached (what they need of them).
+    """
+    started = time.monotonic()
+    suite = _suite(table, suite)
+    if suite.drop_specs:
+        names = ", ".join(s.name for s in suite.drop_specs)
+        raise SuiteError(f"{suite.path}: {table} is checked after its write, so there is nothing to "
+                         f"drop rows from; use fail or warn for: {names}")
+    ctx = _context(spark, config, table, frame, run_id, written=True, bronze=bronze,
+                   logical_date=logical_date, now=now, tables=tables)
+    outcomes, rows, _ = evaluate(suite, ctx, gx_dir(config, gx_folder))
+    result = GateResult(table=table, suite=suite.name, run_id=run_id,
+                        table_version=table_version(spark, config, table), outcomes=outcomes, rows_in=rows)
+    if record:
+        write_results(spark, config, [result], ctx.now)
+    result.seconds = time.monotonic() - started
+    log.info(result.line())
+    return result
+
+
+def promote(spark: SparkSession, config: Config, table: str, batch_df: DataFrame, run_id: str,
+            write: Callable[[DataFrame], None], *, suite: Suite | str | None = None,
+            source: str | None = None, logical_date: dt.date | None = None,
+            now: dt.datetime | None = None, gx_folder: str | Path | None = None) -> GateResult:
+    """Gate then write: see the module docstring. `write` must commit the rows it is given to `table`."""
+    started = time.monotonic()
+    suite = _suite(table, suite)
+    if suite.table != table:
+        raise SuiteError(f"{suite.path} guards {suite.table}, not {table}")
+    batch = batch_df.persist(StorageLevel.MEMORY_AND_DISK)  # GX, the split and the write read it
+    flagged = None
+    try:
+        before = table_version(spark, config, table)
+        ctx = _context(spark, config, table, batch, run_id, written=False, bronze=None,
+                       logical_date=logical_date, now=now)
+        outcomes, rows, ctx = evaluate(suite, ctx, gx_dir(config, gx_folder))
+        result = GateResult(table=table, suite=suite.name, run_id=run_id, table_version=before,
+                            outcomes=outcomes, rows_in=rows)
+        if result.failed:
+            write_results(spark, config, [result], ctx.now)
+            kept = "does not exist yet" if before is None else f"stays at version {before}"
+            result.raise_if_failed(f"Nothing was written: {table} {kept}, and the stage stops")
+
+        conditions = drop_conditions(suite, outcomes, ctx)
+        kept_df = batch
+        if conditions:
+            flagged = (ctx.frame.transform(flag_drops(conditions)).drop(*ctx.derived)
+                       .persist(StorageLevel.MEMORY_AND_DISK))
+            # Quarantine before the write: a crash in between loses nothing, and a retry of the
+            # same target version (txnVersion) does not quarantine the rows twice.
+            write_quarantine(spark, config,
+                             dropped_rows(flagged, stage=table, source=source or table.partition(".")[2],
+                                          batch_id=_next_version(before), run_id=run_id,
+                                          quarantined_at=ctx.now),
+                             table, _next_version(before))
+            result.rows_dropped = flagged.where(F.size(FAILED) > 0).count()
+            kept_df = kept_rows(flagged)
+        write(kept_df)
+        result.promoted = True
+        result.table_version = table_version(spark, config, table)
+        write_results(spark, config, [result], ctx.now)
+        result.seconds = time.monotonic() - started
+        log.info(result.line())
+        return result
+    finally:
+        if flagged is not None:
+            flagged.unpersist()
+        batch.unpersist()
+
+
+def _next_version(version: int | None) -> int:
+    return 0 if version is None else version + 1

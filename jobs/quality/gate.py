@@ -1,0 +1,108 @@
+"""Job gate_bronze: validate what this run ingested into each bronze table before silver reads it.
+
+The batch of a source is every ingestion batch the run committed (ops.ingested_files), so a
+batch resumed after a crash is judged with the run that finished it. A run that ingested
+nothing still runs the batch-level expectations (freshness: a missing source fails here).
+All tables are validated and recorded first; then one GateFailed names every failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+import uuid
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.common.config import Config
+from jobs.common.contracts import bronze_schema, table_schema
+from jobs.common.errors import JobError
+from jobs.common.results import JobResult, utc_now
+from jobs.common.tables import spark_schema, table_exists
+from jobs.quality.api import check
+from jobs.quality.kinds import BronzeBatch
+from jobs.quality.outcomes import gate_failed
+from jobs.quality.records import write_results
+
+GATED_LAYERS = ("bronze",)  # silver and gold gate inside their writers (promote)
+
+
+def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[int, ...]]:
+    """source -> batch ids committed by `run_id` (every committed batch when run_id is None)."""
+    files = files.where(F.col("status") == "committed")
+    if run_id is not None:
+        files = files.where(F.col("run_id") == run_id)
+    batches: dict[str, list[int]] = {}
+    for row in files.select("source", "batch_id").distinct().collect():
+        batches.setdefault(row["source"], []).append(row["batch_id"])
+    return {source: tuple(sorted(ids)) for source, ids in batches.items()}
+
+
+@contextlib.contextmanager
+def cached_views(spark: SparkSession, frames: dict[str, DataFrame]):
+    """Cache small tables every table's checks read, once per gate; yield table -> temp view."""
+    views = {table: f"_gate_{table.replace('.', '_')}_{uuid.uuid4().hex[:8]}" for table in frames}
+    try:
+        for table, frame in frames.items():
+            frame.persist().createOrReplaceTempView(views[table])
+        yield views
+    finally:
+        for table, frame in frames.items():
+            spark.catalog.dropTempView(views[table])
+            frame.unpersist()
+
+
+def _read(spark: SparkSession, config: Config, table: str, schema) -> DataFrame:
+    path = str(config.paths.table(table))
+    if table_exists(spark, path):
+        return spark.read.format("delta").load(path)
+    return spark.createDataFrame([], spark_schema(schema))  # batch-level checks still run
+
+
+def bronze_batch(spark: SparkSession, config: Config, source: str, batch_ids: tuple[int, ...]) -> DataFrame:
+    rows = _read(spark, config, f"bronze.{source}", bronze_schema(source))
+    return rows.where(F.col("_batch_id").isin(list(batch_ids)) if batch_ids else F.lit(False))
+
+
+def quarantine_batch(spark: SparkSession, config: Config, batches: dict[str, tuple[int, ...]]) -> DataFrame:
+    """The quarantine rows bronze wrote for the same ingestion batches."""
+    rows = _read(spark, config, "ops.quarantine", table_schema("ops.quarantine"))
+    cond = F.lit(False)
+    for source, ids in batches.items():
+        cond = cond | ((F.col("stage") == f"bronze.{source}") & F.col("batch_id").isin(list(ids)))
+    return rows.where(cond)
+
+
+def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
+        full_rebuild: bool = False, stage: str = "bronze", gx_folder: str | Path | None = None,
+        now: dt.datetime | None = None, **_ignored) -> JobResult:
+    if stage not in GATED_LAYERS:
+        raise JobError(f"gate stage '{stage}' is not known; known: {', '.join(GATED_LAYERS)} "
+                       f"(silver and gold gate inside their writers with jobs.quality.promote)")
+    started = time.monotonic()
+    now = now or utc_now()
+    sources = config.enabled_sources()
+    files = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
+    batches = committed_batches(files, None if full_rebuild else run_id)
+    batches = {s: batches.get(s, ()) for s in sources}
+    # Every table's checks read the bookkeeping and this run's quarantine rows: cache them once.
+    shared = {"ops.ingested_files": files, "ops.quarantine": quarantine_batch(spark, config, batches)}
+    with cached_views(spark, shared) as tables:
+        kwargs = {"logical_date": logical_date, "now": now, "gx_folder": gx_folder, "record": False,
+                  "tables": tables}
+        results = [check(spark, config, f"bronze.{s}", bronze_batch(spark, config, s, batches[s]), run_id,
+                         bronze=BronzeBatch(s, batches[s]), **kwargs) for s in sources]
+        results.append(check(spark, config, "ops.quarantine", shared["ops.quarantine"], run_id, **kwargs))
+    write_results(spark, config, results, now)  # one commit for the whole gate
+    failed = [r for r in results if r.failed]
+    if failed:
+        raise gate_failed(failed, "Silver must not read this run's bronze rows: the pipeline stops at "
+                                  "gate_bronze (bronze keeps the rows; rerun the gate once fixed)")
+    outcomes = [o for r in results for o in r.outcomes]
+    rows = sum(r.rows_in for r in results if r.table.startswith("bronze."))
+    return JobResult(job="gate_bronze", rows_in=rows, rows_out=rows, seconds=time.monotonic() - started,
+                     details={"tables": len(results), "expectations": len(outcomes),
+                              "warned": sum(1 for o in outcomes if o.action == "warned")})

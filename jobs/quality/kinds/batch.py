@@ -1,0 +1,179 @@
+"""Batch kinds for any table: they judge the batch as a whole and can fail or warn, never drop."""
+
+from __future__ import annotations
+
+import math
+
+from pyspark.sql import functions as F
+
+from jobs.quality.kinds.base import (
+    Kind,
+    Param,
+    SqlKind,
+    gx_args,
+    gx_module,
+    quoted,
+    raise_suite,
+)
+
+
+class Schema(Kind):
+    name, scope = "schema", "batch"
+    summary = "columns and their types are exactly the table's declared schema (schemas/)"
+
+    def expectations(self, spec, ctx):
+        from pyspark.sql.types import DataType
+
+        if ctx.declared is None:
+            raise_suite(spec, f"kind 'schema' needs a declared schema for {ctx.table} under schemas/")
+        gxe = gx_module()
+        expected = [c.name for c in ctx.declared.columns] + list(ctx.derived)
+        out = [gxe.ExpectTableColumnsToMatchSet(column_set=expected, exact_match=True, **gx_args(spec))]
+        for c in ctx.declared.columns:
+            if c.name in ctx.frame.columns:  # a missing column is already reported above
+                out.append(gxe.ExpectColumnValuesToBeOfType(
+                    column=c.name, type_=type(DataType.fromDDL(c.type)).__name__, **gx_args(spec)))
+        return out
+
+    def sample(self, spec, ctx):
+        return []
+
+    def observed(self, spec, results, sample):
+        problems = []
+        for r in results:
+            res = r["result"]
+            if r["type"] == "expect_table_columns_to_match_set":
+                details = (res.get("details") or {}).get("mismatched") or {}
+                for key, label in (("unexpected", "unexpected columns"), ("missing", "missing columns")):
+                    if details.get(key):
+                        problems.append(f"{label} {sorted(details[key])}")
+            elif not r["success"]:
+                problems.append(f"{r['kwargs'].get('column')} is {res.get('observed_value')}, "
+                                f"declared {r['kwargs'].get('type_')}")
+        return "; ".join(problems) or f"{len(results) - 1} columns as declared"
+
+    def unexpected_count(self, results):
+        return sum(1 for r in results if not r["success"])
+
+
+class References(SqlKind):
+    name = "references"
+    params = (Param("column", "str", True), Param("table", "str", True, help="referenced <layer>.<entity>"),
+              Param("ref_column", "str", False, None, "key column there (default: same name)"))
+    summary = "non-null values exist in another table's key column (referential integrity)"
+
+    def query(self, spec, ctx):
+        col, ref_col = quoted(spec["column"]), quoted(spec["ref_column"] or spec["column"])
+        keys = f"SELECT {col} FROM {{batch}} WHERE {col} IS NOT NULL"
+        if not ctx.table_exists(spec["table"]):
+            return keys  # nothing can be referenced yet: every key is an orphan
+        return f"SELECT b.{col} FROM ({keys}) b LEFT ANTI JOIN {ctx.table_ref(spec['table'])} r ON b.{col} = r.{ref_col}"
+
+    def describe(self, spec, ctx):
+        return f"every {spec['column']} exists in {spec['table']}.{spec['ref_column'] or spec['column']}"
+
+    def observed(self, spec, results, sample):
+        n = results[0]["result"].get("observed_value") or 0
+        keys = sorted({str(v) for r in sample for v in r.values()})
+        return f"{n} rows reference a missing {spec['table']} key" + (f", e.g. {keys}" if n else "")
+
+
+class DailyVolume(SqlKind):
+    name = "daily_volume"
+    params = (Param("date_column", "str", True, help="timestamp/date column (or ISO-8601 text) giving the day"),
+              Param("min_ratio", "number", False, 0.5, "a day at or below this share of the trailing average fails"),
+              Param("max_ratio", "number", False, None, "a day at or above this multiple fails (a day landed twice)"),
+              Param("trailing_days", "int", False, 7, "days with data before it that make the average"),
+              Param("min_history_days", "int", False, 3, "fewer days of history: not judged yet"))
+    summary = "rows per day touched by the batch stay within ratios of the trailing daily average"
+
+    def columns(self, spec):
+        return [spec["date_column"]]
+
+    def query(self, spec, ctx):
+        col = quoted(spec["date_column"])
+        kind = ctx.column_type(spec["date_column"])
+        day = col if kind == "date" else (f"to_date({col})" if kind == "timestamp"
+                                          else f"to_date(try_cast({col} AS TIMESTAMP))")
+        # Days are counted over the whole table, so a day spread over several runs is judged whole.
+        sources = [f"SELECT {day} AS day FROM {ctx.table_ref(ctx.table)}"] if ctx.table_exists(ctx.table) else []
+        if not ctx.written or not sources:
+            sources.append(f"SELECT {day} AS day FROM {{batch}}")
+        k, lo, hi = int(spec["trailing_days"]), float(spec["min_ratio"]), spec["max_ratio"]
+        out_of_range = f"n <= {lo} * trailing_avg" + (f" OR n >= {float(hi)} * trailing_avg" if hi else "")
+        window = f"OVER (ORDER BY day ROWS BETWEEN {k} PRECEDING AND 1 PRECEDING)"
+        # Days after the logical date (or, without one, the newest day) may still be filling,
+        # e.g. with events whose UTC time falls after midnight: they are judged by a later run.
+        logical = f"DATE '{ctx.logical_date:%Y-%m-%d}'" if ctx.logical_date else "CAST(NULL AS DATE)"
+        return f"""
+            WITH touched AS (SELECT DISTINCT {day} AS day FROM {{batch}}),
+            daily AS (SELECT day, count(*) AS n FROM ({' UNION ALL '.join(sources)}) WHERE day IS NOT NULL
+                      GROUP BY day),
+            scored AS (SELECT day, n, avg(n) {window} AS trailing_avg, count(n) {window} AS history_days,
+                              greatest({logical}, date_sub(max(day) OVER (), 1)) AS last_judged
+                       FROM daily)
+            SELECT CAST(s.day AS STRING) AS day, s.n, CAST(round(s.trailing_avg) AS BIGINT) AS trailing_avg,
+                   s.history_days
+            FROM scored s JOIN touched t ON s.day = t.day
+            WHERE s.day <= s.last_judged
+              AND s.history_days >= {int(spec['min_history_days'])} AND ({out_of_range})
+            ORDER BY s.day"""
+
+    def describe(self, spec, ctx):
+        bounds = f"more than {spec['min_ratio']}x" + (f" and less than {spec['max_ratio']}x" if spec["max_ratio"] else "")
+        last = f"{ctx.logical_date} (the logical date)" if ctx.logical_date else "the day before the newest"
+        return (f"rows per day of {spec['date_column']} are {bounds} the average of the "
+                f"{spec['trailing_days']} days before; days up to {last} are judged, once "
+                f"{spec['min_history_days']} days of history exist")
+
+    def observed(self, spec, results, sample):
+        n = results[0]["result"].get("observed_value") or 0
+        if not n:
+            return "every day touched by the batch is within range"
+        days = "; ".join(f"{r['day']}: {r['n']} rows vs trailing average {r['trailing_avg']} "
+                         f"({r['history_days']} days)" for r in sample)
+        return f"{n} days out of range: {days}"
+
+
+class Volume(Kind):
+    name, scope = "volume", "batch"
+    params = (Param("min_ratio", "number", False, 0.5, "this share of the trailing average or fewer rows fail"),
+              Param("max_ratio", "number", False, None, "this multiple or more rows fail"),
+              Param("trailing_runs", "int", False, 7, "earlier runs whose batch sizes make the average"),
+              Param("min_history_runs", "int", False, 3, "fewer earlier runs: not judged yet"))
+    summary = "batch rows stay within ratios of the trailing average of earlier runs (ops.quality_results)"
+
+    def history(self, spec, ctx) -> list[int]:
+        """Batch sizes of the latest earlier runs where this expectation held, newest first."""
+        if not ctx.table_exists("ops.quality_results"):
+            return []
+        path = str(ctx.config.paths.table("ops.quality_results"))
+        rows = (ctx.spark.read.format("delta").load(path)
+                .where((F.col("table_name") == ctx.table) & (F.col("expectation") == spec.name)
+                       & F.col("success") & (F.col("run_id") != ctx.run_id))
+                .groupBy("run_id").agg(F.max("element_count").alias("rows"), F.max("validated_at").alias("at"))
+                .orderBy(F.col("at").desc()).limit(int(spec["trailing_runs"])).collect())
+        return [r["rows"] for r in rows if r["rows"] is not None]
+
+    def expectations(self, spec, ctx):
+        history = self.history(spec, ctx)
+        if len(history) < int(spec["min_history_runs"]):
+            return [gx_module().ExpectTableRowCountToBeBetween(
+                min_value=0, **gx_args(spec, f"not judged yet: {len(history)} earlier runs, "
+                                             f"{spec['min_history_runs']} needed"))]
+        avg = sum(history) / len(history)
+        # Strict ratios (as daily_volume): exactly half the usual rows is "half the usual" and fails.
+        lo = math.floor(float(spec["min_ratio"]) * avg) + 1
+        hi = math.ceil(float(spec["max_ratio"]) * avg) - 1 if spec["max_ratio"] else None
+        ratios = f"more than {spec['min_ratio']}x" + (f" and less than {spec['max_ratio']}x" if hi is not None else "")
+        return [gx_module().ExpectTableRowCountToBeBetween(
+            min_value=lo, max_value=hi,
+            **gx_args(spec, f"{ratios} the average batch ({avg:.0f} rows) of the last {len(history)} runs"))]
+
+    def sample(self, spec, ctx):
+        return []
+
+    def observed(self, spec, results, sample):
+        r = results[0]
+        lo, hi = r["kwargs"].get("min_value"), r["kwargs"].get("max_value")
+        return f"{r['result'].get('observed_value')} rows (allowed {lo} to {hi if hi is not None else 'any'})"

@@ -1,0 +1,98 @@
+"""Batch kinds for bronze tables: they read ingestion's bookkeeping (ops.ingested_files, ops.quarantine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jobs.quality.kinds.base import Param, SqlKind, sql_ids, sql_str, sql_ts
+
+
+class Freshness(SqlKind):
+    name, layers = "freshness", ("bronze",)
+    params = (Param("max_age_hours", "number", True, help="newest landed file's age limit"),)
+    summary = "the source's newest landed file is at most `max_age_hours` old (a missing source fails)"
+
+    def oldest_ok(self, spec, ctx) -> dt.datetime:
+        return ctx.reference_time - dt.timedelta(hours=float(spec["max_age_hours"]))
+
+    def query(self, spec, ctx):
+        # GX wants {batch} in every query; this one reads the bookkeeping table only.
+        return (f"SELECT CAST(max(file_modified_at) AS STRING) AS newest_file_modified_at, count(*) AS files "
+                f"FROM {ctx.table_ref('ops.ingested_files')} /* not {{batch}} */ "
+                f"WHERE source = {sql_str(ctx.bronze.source)} AND status = 'committed' "
+                f"HAVING max(file_modified_at) IS NULL OR max(file_modified_at) < {sql_ts(self.oldest_ok(spec, ctx))}")
+
+    def describe(self, spec, ctx):
+        return (f"newest landed {ctx.bronze.source} file modified after {self.oldest_ok(spec, ctx):%Y-%m-%d %H:%M} "
+                f"UTC ({spec['max_age_hours']} h before {ctx.reference_time:%Y-%m-%d %H:%M})")
+
+    def observed(self, spec, results, sample):
+        if not results[0]["result"].get("observed_value"):
+            return "newest landed file is recent enough"
+        newest = sample[0]["newest_file_modified_at"] if sample else None
+        if newest is None:
+            return "no landed file of this source has ever been ingested (missing source?)"
+        return f"newest landed file was modified at {newest}, more than {spec['max_age_hours']} h before the run"
+
+
+class BronzeReconciliation(SqlKind):
+    name, layers = "bronze_reconciliation", ("bronze",)
+    summary = ("per file ingested by the run: records = accepted + quarantined in ops.ingested_files, "
+               "and those counts match the rows in the bronze table and in ops.quarantine")
+
+    def query(self, spec, ctx):
+        b = ctx.bronze
+        ids = sql_ids(b.batch_ids)
+        return f"""
+            WITH files AS (SELECT file_path, batch_id, records, accepted, quarantined
+                FROM {ctx.table_ref('ops.ingested_files')}
+                WHERE source = {sql_str(b.source)} AND status = 'committed' AND batch_id IN {ids}),
+            landed AS (SELECT _source_file AS file_path, _batch_id AS batch_id, count(*) AS n FROM {{batch}}
+                GROUP BY _source_file, _batch_id),
+            held AS (SELECT source_file AS file_path, batch_id, count(*) AS n
+                FROM {ctx.table_ref('ops.quarantine')}
+                WHERE stage = {sql_str(ctx.table)} AND batch_id IN {ids} GROUP BY source_file, batch_id)
+            SELECT f.file_path, f.batch_id, f.records, f.accepted, coalesce(l.n, 0) AS in_table,
+                   f.quarantined, coalesce(h.n, 0) AS in_quarantine
+            FROM files f
+            LEFT JOIN landed l ON l.file_path = f.file_path AND l.batch_id = f.batch_id
+            LEFT JOIN held h ON h.file_path = f.file_path AND h.batch_id = f.batch_id
+            WHERE f.records <> f.accepted + f.quarantined OR f.accepted <> coalesce(l.n, 0)
+               OR f.quarantined <> coalesce(h.n, 0)"""
+
+    def describe(self, spec, ctx):
+        return ("each file ingested by this run: records = accepted + quarantined, accepted = rows in "
+                "the table, quarantined = rows in ops.quarantine")
+
+    def observed(self, spec, results, sample):
+        n = results[0]["result"].get("observed_value") or 0
+        if not n:
+            return "every file reconciles"
+        files = "; ".join(f"{r['file_path']} (batch {r['batch_id']}): records {r['records']}, "
+                          f"accepted {r['accepted']} vs {r['in_table']} in the table, quarantined "
+                          f"{r['quarantined']} vs {r['in_quarantine']} in ops.quarantine" for r in sample)
+        return f"{n} files do not reconcile: {files}"
+
+
+class QuarantineShare(SqlKind):
+    name, layers = "quarantine_share", ("bronze",)
+    params = (Param("max_share", "number", True, help="largest acceptable quarantined/records"),)
+    summary = "the share of records the run quarantined stays under `max_share`"
+
+    def query(self, spec, ctx):
+        b = ctx.bronze
+        return (f"SELECT sum(quarantined) AS quarantined, sum(records) AS records "
+                f"FROM {ctx.table_ref('ops.ingested_files')} /* not {{batch}} */ "
+                f"WHERE source = {sql_str(b.source)} AND status = 'committed' AND batch_id IN {sql_ids(b.batch_ids)} "
+                f"HAVING sum(quarantined) > {float(spec['max_share'])} * sum(records)")
+
+    def describe(self, spec, ctx):
+        return f"at most {float(spec['max_share']):.1%} of the records this run read were quarantined"
+
+    def observed(self, spec, results, sample):
+        limit = f"{float(spec['max_share']):.1%}"
+        if not results[0]["result"].get("observed_value") or not sample:
+            return f"quarantined share at most {limit}"
+        r = sample[0]
+        share = r["quarantined"] / r["records"] if r["records"] else 1.0
+        return f"{r['quarantined']} of {r['records']} records quarantined ({share:.1%}), over {limit}"

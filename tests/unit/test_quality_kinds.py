@@ -1,0 +1,144 @@
+"""One definition per kind: GX's verdict and the Spark predicate that drops rows agree, row for row.
+
+One GX validation for the whole module (it costs seconds whatever the size); everything else is
+pure DataFrame or pure Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from jobs.quality.kinds import KINDS, BatchContext, rows_where
+from jobs.quality.outcomes import GateResult, Outcome, gate_failed
+from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
+from jobs.quality.suite import parse_suite
+from jobs.quality.validate import evaluate, with_derived
+from tests.conftest import make_config
+
+NOW = dt.datetime(2026, 11, 25, 12, 0)
+ROWS = [  # id, code, amount, ts_text, k1, k2
+    ("a", "x", 1.0, "2026-11-20T10:00:00Z", 1, 1),
+    ("b", "y", -5.0, "2030-01-01T00:00:00", 1, 1),
+    ("b", "z", 10.0, "garbage", 1, 2),
+    (None, None, None, None, None, None),
+    ("c", "x", 3.0, "2026-11-25 00:00:00", None, None),
+    ("d", "BAD", 100.0, "2026-11-27T00:00:00+00:00", 2, None),
+]
+SPECS = [  # name, kind, params, GX unexpected count expected on ROWS
+    ("id_present", "not_null", {"column": "id"}, 1),
+    ("id_unique", "unique", {"column": "id"}, 2),
+    ("pair_unique", "unique", {"columns": ["k1", "k2"]}, 2),
+    ("code_known", "accepted_values", {"column": "code", "values": ["x", "y", "z"]}, 1),
+    ("code_lowercase", "regex", {"column": "code", "pattern": "^[a-z]$"}, 1),
+    ("amount_in_range", "between", {"column": "amount", "min": 0, "max": 50}, 2),
+    ("text_not_in_future", "not_in_future", {"column": "ts_text", "tolerance_hours": 24}, 2),
+    ("typed_not_in_future", "not_in_future", {"column": "ts", "tolerance_hours": 24}, 2),
+    ("positive_or_x", "expression", {"sql": "amount >= 0 OR code = 'x'"}, 1),
+]
+
+
+@pytest.fixture(scope="module")
+def frame(spark):
+    df = spark.createDataFrame(ROWS, "id string, code string, amount double, ts_text string, k1 int, k2 int")
+    return df.withColumn("ts", F.expr("try_cast(ts_text AS TIMESTAMP)"))
+
+
+@pytest.fixture(scope="module")
+def suite():
+    return parse_suite({"table": "silver.widgets", "expectations": [
+        {"name": name, "kind": kind, "severity": "drop", **params} for name, kind, params, _ in SPECS]},
+        "inline", "silver_widgets")
+
+
+@pytest.fixture(scope="module")
+def validated(spark, frame, suite, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("kinds")
+    ctx = BatchContext(spark=spark, config=make_config(tmp), table="silver.widgets", run_id="unit",
+                       frame=frame, now=NOW, reference_time=NOW, logical_date=None, declared=None,
+                       written=False)
+    outcomes, rows, ctx = evaluate(suite, ctx, tmp / "gx")
+    return {o.expectation: o for o in outcomes}, rows, ctx
+
+
+def test_gx_counts_what_each_kind_means(validated):
+    outcomes, rows, _ = validated
+    assert rows == len(ROWS)
+    assert {name: outcomes[name].unexpected_count for name, *_ in SPECS} == {name: n for name, *_, n in SPECS}
+    assert all(o.action == "dropped" and o.error is None for o in outcomes.values())
+
+
+@pytest.mark.parametrize("name", [s[0] for s in SPECS])
+def test_the_drop_predicate_selects_exactly_the_rows_gx_counts(validated, suite, name):
+    outcomes, _, ctx = validated
+    spec = next(s for s in suite.specs if s.name == name)
+    assert rows_where(ctx.frame, KINDS[spec.kind].unexpected(spec, ctx)).count() == outcomes[name].unexpected_count
+
+
+def test_observed_values_quote_offending_rows(validated):
+    outcomes, _, _ = validated
+    assert "amount: 2 of 6 rows unexpected" in outcomes["amount_in_range"].observed
+    assert "-5.0" in outcomes["amount_in_range"].observed and "100.0" in outcomes["amount_in_range"].observed
+    assert "2030-01-01T00:00:00" in outcomes["text_not_in_future"].observed
+
+
+def test_derived_columns_only_where_a_kind_needs_one(spark, frame, suite):
+    ctx = BatchContext(spark=spark, config=None, table="silver.widgets", run_id="unit", frame=frame,
+                       now=NOW, reference_time=NOW, logical_date=None, declared=None, written=False)
+    assert with_derived(suite, ctx).derived == ("__text_not_in_future__as_timestamp", "__positive_or_x__holds")
+
+
+# --- the drop split, pure ---------------------------------------------------------------------
+def test_split_keeps_clean_rows_and_quarantines_the_rest_with_the_first_reason(spark):
+    batch = spark.createDataFrame([("k1", "x", "f.jsonl", 3), ("k2", None, "f.jsonl", 4), (None, None, "g.jsonl", 1)],
+                                  "key string, code string, _source_file string, _line_number bigint")
+    flagged = batch.transform(flag_drops([("key_present", F.col("key").isNull()),
+                                          ("code_present", F.col("code").isNull())]))
+    assert_df_equality(kept_rows(flagged), batch.limit(1))
+    quarantined = dropped_rows(flagged, stage="silver.things", source="things", batch_id=7, run_id="r",
+                               quarantined_at=NOW)
+    expected = spark.createDataFrame([
+        ("silver.things", "things", "f.jsonl", 4, '{"key":"k2","_source_file":"f.jsonl","_line_number":4}',
+         "code_present", "failed expectations of expectations/silver_things.yaml: code_present", 7, "r", NOW),
+        ("silver.things", "things", "g.jsonl", 1, '{"_source_file":"g.jsonl","_line_number":1}',
+         "key_present", "failed expectations of expectations/silver_things.yaml: key_present, code_present",
+         7, "r", NOW),
+    ], quarantined.schema)
+    assert_df_equality(quarantined, expected, ignore_row_order=True, ignore_nullable=True)
+    assert FAILED not in kept_rows(flagged).columns
+
+
+def test_dropped_rows_without_lineage_columns(spark):
+    batch = spark.createDataFrame([("k1",)], "key string")
+    flagged = batch.transform(flag_drops([("always", F.lit(True))]))
+    row = dropped_rows(flagged, stage="gold.x", source="x", batch_id=0, run_id="r", quarantined_at=NOW).first()
+    assert (row.source_file, row.line_number, row.raw, row.reason) == (None, None, '{"key":"k1"}', "always")
+
+
+# --- outcomes and the failure message, pure ---------------------------------------------------
+def test_actions_and_what_blocks():
+    assert Outcome("a", "not_null", "fail", False, "1 of 2").action == "failed"
+    assert Outcome("a", "not_null", "drop", False, "1 of 2").action == "dropped"
+    assert Outcome("a", "not_null", "warn", False, "1 of 2").action == "warned"
+    assert Outcome("a", "not_null", "warn", True, "").action == "passed"
+    broken = Outcome("a", "expression", "warn", False, "", error="no such column")
+    assert broken.action == "error" and broken.blocks
+    assert not Outcome("a", "not_null", "drop", False, "").blocks
+
+
+def test_failure_message_names_table_expectation_observed_value_and_what_to_do():
+    result = GateResult(table="silver.orders", suite="silver_orders", run_id="run-9", table_version=4,
+                        outcomes=[Outcome("order_id_present", "not_null", "fail", False,
+                                          "order_id: 3 of 10 rows unexpected", 3),
+                                  Outcome("late", "not_in_future", "warn", False, "1 of 10")], rows_in=10)
+    message = str(gate_failed([result], "Nothing was written"))
+    assert "quality gate failed for silver.orders (version 4, run run-9, 10 rows)" in message
+    assert "order_id_present [fail, not_null]: order_id: 3 of 10 rows unexpected" in message
+    assert "late" not in message  # warnings are recorded, not reasons to stop
+    assert "expectations/silver_orders.yaml" in message and "run_id = 'run-9'" in message
+    rows = result_rows(result, NOW)
+    assert [(r[4], r[7], r[8], r[10]) for r in rows] == [("order_id_present", False, "failed", 3),
+                                                         ("late", False, "warned", None)]
