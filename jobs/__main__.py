@@ -21,7 +21,7 @@ import time
 
 from jobs import registry
 from jobs.common.config import Config, load_config
-from jobs.common.errors import PipelineError
+from jobs.common.errors import PipelineError, report
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger("jobs")
@@ -176,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(results, table_counts(spark, config), stage_seconds)
         return 0
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return report(exc)
 
 
 if __name__ == "__main__":

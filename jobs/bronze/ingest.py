@@ -28,7 +28,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, source_contract, table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import append_once, ensure_table
+from jobs.common.tables import append_once, ensure_table, spark_schema
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +118,14 @@ def read_records(spark: SparkSession, files: list[LandedFile], fmt: str, lines_p
     return frame.mapInArrow(arrow_reader(fmt, lines_per_batch), READ_SCHEMA_DDL)
 
 
-def _claim_rows(spark, source, batch_id, files: list[LandedFile], run_id, status, counts=None):
+def _bookkeeping_rows(spark, source, batch_id, files: list[LandedFile], run_id, status, counts=None):
+    """One ops.ingested_files row per file: `claimed` (no counts yet) or `committed` (with counts)."""
     now = utc_now()
     counts = counts or {}
     rows = []
     for f in files:
         c = counts.get(f.path, (0, 0, 0)) if status == "committed" else (None, None, None)
         rows.append((source, f.path, f.size, f.modified_at, batch_id, status, *c, run_id, now))
-    from jobs.common.tables import spark_schema
-
     return spark.createDataFrame(rows, spark_schema(table_schema("ops.ingested_files")))
 
 
@@ -190,12 +189,12 @@ def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
     for n, (batch_id, files, resumed) in enumerate(plan, start=1):
         t0 = time.monotonic()
         if not resumed:
-            append_once(_claim_rows(spark, source, batch_id, files, run_id, "claimed"),
+            append_once(_bookkeeping_rows(spark, source, batch_id, files, run_id, "claimed"),
                         paths["files"], f"claim_{source}", batch_id)
         if crash_at == "after_claim":
             raise SimulatedCrash(crash_at)
         counts = _process_batch(spark, config, source, batch_id, files, run_id, paths, crash_at)
-        append_once(_claim_rows(spark, source, batch_id, files, run_id, "committed", counts),
+        append_once(_bookkeeping_rows(spark, source, batch_id, files, run_id, "committed", counts),
                     paths["files"], f"commit_{source}", batch_id)
         records = sum(c[0] for c in counts.values())
         accepted = sum(c[1] for c in counts.values())

@@ -185,7 +185,7 @@ def _csv_records(lines: Iterable[bytes]) -> Iterator[Record]:
             yield Record(start, raw, error="malformed_record",
                          detail=f"{len(row)} fields where the header has {len(header)}")
             continue
-        yield Record(start, raw, fields=[(h, v if v != "" else None) for h, v in zip(header, row)])
+        yield Record(start, raw, fields=[(h, v if v != "" else None) for h, v in zip(header, row, strict=True)])
     if pending:  # an unterminated quote at the end of the file
         yield Record(pending[0][0], "\n".join(t for _, t in pending), error="malformed_record",
                      detail="unterminated quoted field at end of file")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -83,7 +83,7 @@ def _load_yaml(path: Path) -> dict:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def source_contract(source: str) -> SourceContract:
     path = SCHEMAS_DIR / "landing" / f"{source}.yaml"
     data = _load_yaml(path)
@@ -135,7 +135,7 @@ def _columns(path: Path, data: dict) -> tuple[Column, ...]:
     return tuple(cols)
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_schema(table: str) -> TableSchema:
     """Schema of a table declared in schemas/<layer>/<entity>.yaml."""
     layer, _, entity = table.partition(".")
@@ -144,7 +144,7 @@ def table_schema(table: str) -> TableSchema:
     return TableSchema(table=table, description=data.get("description", ""), columns=_columns(path, data))
 
 
-@lru_cache(maxsize=None)
+@cache
 def bronze_schema(source: str) -> TableSchema:
     """bronze.<source>: the contract's fields (snake_case, landed text) then the lineage columns."""
     contract = source_contract(source)

@@ -1,5 +1,7 @@
 """One small exception tree. Every message says what was wrong, where, and what to do."""
 
+import sys
+
 
 class PipelineError(Exception):
     """Base of every error the pipeline raises on purpose (exit code 2, no stack trace)."""
@@ -27,3 +29,9 @@ class LandingError(PipelineError):
 
 class JobError(PipelineError):
     """A job was asked for something it cannot do (unknown job, bad argument)."""
+
+
+def report(exc: PipelineError) -> int:
+    """What every command-line entry point does with a deliberate error: one line, no trace."""
+    print(f"error: {exc}", file=sys.stderr)
+    return exc.exit_code

@@ -24,10 +24,10 @@ class JobResult:
 
 
 def new_run_id() -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"manual__{now}__{uuid.uuid4().hex[:6]}"
 
 
 def utc_now() -> dt.datetime:
     """Naive UTC timestamp (the session time zone is UTC)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.common.config import Config, load_config
-from jobs.common.errors import ConfigError, JobError, PipelineError
+from jobs.common.errors import ConfigError, JobError, PipelineError, report
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger(__name__)
@@ -163,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info(result.line())
         return 0
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return report(exc)
 
 
 if __name__ == "__main__":

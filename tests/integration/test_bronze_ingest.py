@@ -106,7 +106,7 @@ def test_csv_schema_variations_are_normal_input(spark, config):
     # Reordered columns, an unknown column, a BOM and CRLF line endings, gzip.
     cols = CRM_HEADER.split(",")
     reordered = list(reversed(cols)) + ["vip_note"]
-    values = dict(zip(cols, CRM_ROW.format(n=4, d=4).split(",")))
+    values = dict(zip(cols, CRM_ROW.format(n=4, d=4).split(","), strict=True))
     line = ",".join(values[c] for c in reversed(cols)) + ",likes window seats"
     body = "\ufeff" + ",".join(reordered) + "\r\n" + line + "\r\n"
     land(config, "crm", "2026-11-21/partial.csv.gz", gzip.compress(body.encode("utf-8"), mtime=0))

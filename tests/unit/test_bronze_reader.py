@@ -38,7 +38,7 @@ def test_truncated_gzip_keeps_complete_lines_and_reports_the_cut(tmp_path):
     records = list(read_file(path, "jsonl"))
     intact = [r for r in records if r.error is None]
     assert intact and [r.line_number for r in intact] == list(range(1, len(intact) + 1))
-    assert intact[-1].raw == '{"n":%d}' % (len(intact) - 1)
+    assert intact[-1].raw == f'{{"n":{len(intact) - 1}}}'
     last = records[-1]
     assert last.error == "truncated_file" and last.line_number == len(intact) + 1
     assert f"{len(intact)} complete lines" in last.detail
