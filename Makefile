@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := .venv/.synced
 DELTA_JARS := .cache/ivy/.fetched
 
-.PHONY: help setup run test data bronze bench lint clean clean-lake summary jobs
+.PHONY: help setup run test data bronze silver eval-identity bench lint clean clean-lake summary jobs
 
 help: ## show this help
 	@echo "Customer-360 lakehouse - make targets:"
@@ -48,6 +48,12 @@ data: setup ## generate synthetic landing data (SCALE=events SEED=n FORCE=1 to r
 
 bronze: setup ## ingest new landed files of every source into bronze
 	@$(JOBS) stage bronze
+
+silver: setup ## standardise new bronze rows into silver, then resolve identities
+	@$(JOBS) stage silver && $(JOBS) stage identity
+
+eval-identity: setup ## identity precision, recall, F1 and largest clusters against the generator's truth
+	@$(JOBS) eval-identity
 
 summary: setup ## rows per table in the lake
 	@$(JOBS) summary

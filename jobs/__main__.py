@@ -6,6 +6,7 @@
     python -m jobs pipeline                # every stage that exists, then a summary
     python -m jobs generate [--scale N] [--seed S] [--force]
     python -m jobs summary                 # rows per table
+    python -m jobs eval-identity           # identity precision/recall against the generator's truth
     python -m jobs fetch-jars              # Delta's jars into .cache/ivy, once
 """
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--days", type=int)
     g.add_argument("--force", action="store_true", help="wipe landing and truth folders first")
     sub.add_parser("summary", help="rows per table in the lake")
+    sub.add_parser("eval-identity", help="score identity resolution against the generator's truth")
     sub.add_parser("fetch-jars", help="fetch Delta's jars into .cache/ivy (once)")
     args = parser.parse_args(argv)
     _setup_logging()
@@ -153,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "summary":
             print_summary([], table_counts(_spark(config), config), {})
+            return 0
+        if args.command == "eval-identity":
+            from jobs.identity.evaluate import evaluate
+            from jobs.identity.evaluate import report as identity_report
+
+            print(identity_report(evaluate(_spark(config), config)))
             return 0
 
         run_id = args.run_id or new_run_id()

@@ -58,11 +58,54 @@ GATE_BRONZE = Job(
     params=(("stage", "bronze"),),
 )
 
-JOBS: tuple[Job, ...] = tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
+SILVER_OUTPUTS = {
+    "events": ("silver.touchpoints", "silver.customer_pii"),
+    "crm": ("silver.crm_records", "silver.customer_pii"),
+    "call_center": ("silver.calls", "silver.touchpoints"),
+    "orders": ("silver.orders", "silver.order_items", "silver.touchpoints"),
+    "campaigns": ("silver.campaign_events", "silver.touchpoints"),
+    "consents": ("silver.consents", "silver.consent_current", "silver.touchpoints"),
+}
+
+
+def _silver_job(source: str) -> Job:
+    return Job(
+        name=f"silver_{source}",
+        stage="silver",
+        layer="silver",
+        module="jobs.silver.conform",
+        description=f"Standardise, deduplicate and pseudonymise the bronze.{source} rows committed since the "
+                    f"last run into silver; record identity evidence; reconcile bronze against silver.",
+        inputs=(f"bronze.{source}", "ops.ingested_files"),
+        outputs=(*SILVER_OUTPUTS[source], "silver.identity_links", "silver.identity_nodes",
+                 "ops.job_watermarks", "ops.silver_reconciliation"),
+        depends_on=("gate_bronze",),
+        params=(("source", source),),
+    )
+
+
+RESOLVE_IDENTITY = Job(
+    name="resolve_identity",
+    stage="identity",
+    layer="silver",
+    module="jobs.identity.resolve",
+    description="Resolve every identifier to one stable customer_key: deterministic links with over-merge "
+                "protection, connected components, Fellegi-Sunter matching of unlinked profiles; record "
+                "merges, splits and refused links; attribute silver rows; rebuild silver.customers.",
+    inputs=("silver.identity_links", "silver.identity_nodes", "silver.customer_pii", "silver.crm_records"),
+    outputs=("silver.identity_graph", "silver.customer_keys", "silver.customer_key_events",
+             "silver.identity_rejections", "silver.customers", "silver.touchpoints", "silver.orders",
+             "silver.calls", "silver.campaign_events", "silver.consents", "silver.consent_current",
+             "silver.crm_records", "silver.customer_pii"),
+    depends_on=tuple(f"silver_{source}" for source in SOURCES),
+)
+
+JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
+                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY,))
 
 # In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
 # and the Airflow DAG both follow it. Gate stages sit between layers.
-STAGES: tuple[str, ...] = ("bronze", "bronze_gate")
+STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity")
 
 
 def get_job(name: str) -> Job:

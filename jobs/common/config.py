@@ -54,6 +54,16 @@ class BronzeSettings:
 
 
 @dataclass(frozen=True)
+class IdentitySettings:
+    max_customers: dict[str, int]     # per identifier type: more CRM customers behind it = shared
+    match_threshold: float            # Fellegi-Sunter log2 weight a probabilistic link needs
+    match_margin: float               # a profile whose two best candidates are closer than this is ambiguous
+
+
+IDENTIFIER_TYPES = ("anonymous_id", "email", "phone")
+
+
+@dataclass(frozen=True)
 class GeneratorSettings:
     seed: int
     scale: int
@@ -70,6 +80,7 @@ class Config:
     bronze: BronzeSettings
     sources: dict[str, dict[str, Any]]
     generator: GeneratorSettings
+    identity: IdentitySettings
     airflow: dict[str, Any] = field(default_factory=dict)      # validated in dags/c360_dags/settings.py
     maintenance: dict[str, Any] = field(default_factory=dict)  # validated in jobs/ops/maintenance.py
     source_file: str = field(default="")
@@ -211,6 +222,7 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
         end_date=end_date,
         bad_record_rate=float(rate),
     )
+    identity = _identity(_section(raw, "identity"))
     optional = {}
     for key in ("airflow", "maintenance"):
         value = raw.get(key) or {}
@@ -218,7 +230,23 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
             raise ConfigError(key, "not a mapping", allowed="a YAML mapping")
         optional[key] = dict(value)
     return Config(env=env, paths=paths, spark=spark, bronze=bronze, sources=sources,
-                  generator=generator, source_file=source_file, **optional)
+                  generator=generator, identity=identity, source_file=source_file, **optional)
+
+
+def _identity(section: dict) -> IdentitySettings:
+    limits = section.get("max_customers")
+    if not isinstance(limits, dict) or set(limits) != set(IDENTIFIER_TYPES):
+        raise ConfigError("identity.max_customers", f"got {limits!r}",
+                          allowed=f"a mapping with exactly {', '.join(IDENTIFIER_TYPES)}")
+    for key in IDENTIFIER_TYPES:
+        _int(limits, "identity.max_customers", key, 1)
+    numbers = {}
+    for key in ("match_threshold", "match_margin"):
+        value = section.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"identity.{key}", f"got {value!r}", allowed="a number >= 0")
+        numbers[key] = float(value)
+    return IdentitySettings(max_customers=dict(limits), **numbers)
 
 
 def _spark_value(value: Any) -> str:

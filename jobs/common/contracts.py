@@ -69,6 +69,12 @@ class TableSchema:
     table: str
     description: str
     columns: tuple[Column, ...]
+    partition_by: tuple[str, ...] = ()
+    restricted: bool = False        # clear personal data: never registered for analysts
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
 
 def _load_yaml(path: Path) -> dict:
@@ -141,7 +147,13 @@ def table_schema(table: str) -> TableSchema:
     layer, _, entity = table.partition(".")
     path = SCHEMAS_DIR / layer / f"{entity}.yaml"
     data = _load_yaml(path)
-    return TableSchema(table=table, description=data.get("description", ""), columns=_columns(path, data))
+    columns = _columns(path, data)
+    partition_by = tuple(data.get("partition_by") or ())
+    unknown = set(partition_by) - {c.name for c in columns}
+    if unknown:
+        raise ContractError(f"{path}: partition_by names unknown columns {sorted(unknown)}")
+    return TableSchema(table=table, description=data.get("description", ""), columns=columns,
+                       partition_by=partition_by, restricted=bool(data.get("restricted", False)))
 
 
 @cache

@@ -41,6 +41,8 @@ def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> st
     try:
         builder = (DeltaTable.createIfNotExists(spark).location(path)
                    .addColumns(spark_schema(schema)).comment(schema.description))
+        if schema.partition_by:
+            builder = builder.partitionedBy(*schema.partition_by)
         builder.execute()
     except Exception:  # noqa: BLE001 - re-raised below unless another writer created it
         if not table_exists(spark, path):

@@ -1,0 +1,1 @@
+"""Identity resolution: identifiers -> one stable customer_key per real person."""

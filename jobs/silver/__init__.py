@@ -1,0 +1,1 @@
+"""Silver layer: typed, standardised, deduplicated, identity-resolved, pseudonymised tables."""
