@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := .venv/.synced
 DELTA_JARS := .cache/ivy/.fetched
 
-.PHONY: help setup run test data bronze silver eval-identity bench lint clean clean-lake summary jobs
+.PHONY: help setup run test data bronze silver eval-identity bench lint clean clean-lake summary jobs gold sql notebooks
 
 help: ## show this help
 	@echo "Customer-360 lakehouse - make targets:"
@@ -76,3 +76,13 @@ clean-lake: ## delete the lake (Delta tables) but keep landed data
 
 clean: ## delete generated data, lake, caches and .venv
 	rm -rf data .venv .cache .pytest_cache .ruff_cache
+
+# --- gold and analyst access ----------------------------------------------------------------
+gold: setup ## build the gold tables (customer_360, segments, A/B results, marts) as of DATE=YYYY-MM-DD (default: latest data day)
+	@$(JOBS) stage gold $(if $(DATE),--date $(DATE))
+
+sql: setup ## SQL shell over gold and non-restricted silver tables (Spark); Q="SELECT ..." runs one query
+	@$(JOBS) sql $(if $(Q),-e "$(Q)")
+
+notebooks: setup ## execute notebooks/*.ipynb against the lake; executed copies with plots in data/notebooks/
+	@$(PY) -m jobs.gold.notebooks notebooks/*.ipynb

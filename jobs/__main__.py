@@ -8,6 +8,7 @@
     python -m jobs summary                 # rows per table
     python -m jobs eval-identity           # identity precision/recall against the generator's truth
     python -m jobs fetch-jars              # Delta's jars into .cache/ivy, once
+    python -m jobs sql [-e "SELECT ..."]   # Spark SQL over gold and non-restricted silver tables
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("job")
         if name == "stage":
             p.add_argument("stage", choices=registry.STAGES)
-        p.add_argument("--date", type=dt.date.fromisoformat, help="logical date (YYYY-MM-DD)")
+        p.add_argument("--date", "--as-of", dest="date", type=dt.date.fromisoformat,
+                       help="logical date (YYYY-MM-DD); gold tables are computed as of it")
         p.add_argument("--run-id", help="run id recorded in lineage (default: generated)")
         p.add_argument("--full-rebuild", action="store_true", help="recompute instead of incremental")
     g = sub.add_parser("generate", help="write synthetic landing data and its ground truth")
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="rows per table in the lake")
     sub.add_parser("eval-identity", help="score identity resolution against the generator's truth")
     sub.add_parser("fetch-jars", help="fetch Delta's jars into .cache/ivy (once)")
+    q = sub.add_parser("sql", help="SQL shell over gold and non-restricted silver tables (Spark)")
+    q.add_argument("-e", dest="query", help="run one statement and exit")
     args = parser.parse_args(argv)
     _setup_logging()
 
@@ -156,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "summary":
             print_summary([], table_counts(_spark(config), config), {})
             return 0
+        if args.command == "sql":
+            from jobs.gold.access import shell
+
+            return shell(_spark(config), config, args.query)
         if args.command == "eval-identity":
             from jobs.identity.evaluate import evaluate
             from jobs.identity.evaluate import report as identity_report

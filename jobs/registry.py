@@ -100,12 +100,66 @@ RESOLVE_IDENTITY = Job(
     depends_on=tuple(f"silver_{source}" for source in SOURCES),
 )
 
+GATE_SILVER = Job(
+    name="gate_silver",
+    stage="silver_gate",
+    layer="ops",
+    module="jobs.quality.gate",
+    description="Validate this run's silver (expectations/silver_*.yaml, ops_silver_reconciliation.yaml): "
+                "reconciliation with bronze, unique keys, referential integrity, no direct identifiers, "
+                "shared identifiers keyless; fails the run before gold on a fail-severity expectation.",
+    inputs=("silver.touchpoints", "silver.customers", "silver.identity_graph", "ops.silver_reconciliation"),
+    outputs=("ops.quality_results",),
+    depends_on=("resolve_identity",),
+    params=(("stage", "silver"),),
+)
+
+GOLD_CUSTOMER_360 = Job(
+    name="gold_customer_360",
+    stage="gold",
+    layer="gold",
+    module="jobs.gold.customer_360",
+    description="One row per customer as of the logical date (identity, consent, value and RFM, behaviour, "
+                "ancillaries, calls, campaigns, segments from segments/segments.yaml); only customers touched "
+                "since the last run are recomputed, MERGEd on customer_key; segment membership history.",
+    inputs=("silver.customers", "silver.touchpoints", "silver.order_items", "silver.calls",
+            "silver.campaign_events", "silver.consents"),
+    outputs=("gold.customer_360", "gold.segment_membership", "ops.job_watermarks"),
+    depends_on=("gate_silver",),
+)
+
+GOLD_CAMPAIGN_RESULTS = Job(
+    name="gold_campaign_results",
+    stage="gold",
+    layer="gold",
+    module="jobs.gold.campaign_results",
+    description="Per campaign and A/B arm: reach, open/click/conversion rates, lift against control with a "
+                "95% interval and p-value, sample-ratio-mismatch check.",
+    inputs=("silver.campaign_events",),
+    outputs=("gold.campaign_results",),
+    depends_on=("gate_silver",),
+)
+
+GOLD_MARTS = Job(
+    name="gold_marts",
+    stage="gold",
+    layer="gold",
+    module="jobs.gold.marts",
+    description="Marts: per day and channel KPIs (active customers, sessions, orders, revenue, conversion, "
+                "calls, CSAT) and customer journeys (touchpoints sessionised across channels).",
+    inputs=("silver.touchpoints", "silver.calls"),
+    outputs=("gold.channel_daily_kpis", "gold.customer_journeys"),
+    depends_on=("gate_silver",),
+)
+
+GOLD_JOBS: tuple[Job, ...] = (GOLD_CUSTOMER_360, GOLD_CAMPAIGN_RESULTS, GOLD_MARTS)
+
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
-                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY,))
+                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER) + GOLD_JOBS)
 
 # In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
 # and the Airflow DAG both follow it. Gate stages sit between layers.
-STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity")
+STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity", "silver_gate", "gold")
 
 
 def get_job(name: str) -> Job:

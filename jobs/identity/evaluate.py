@@ -184,7 +184,8 @@ def report(metrics: dict) -> str:
         f"  precision {metrics['precision']:.4f}  recall {metrics['recall_linkable']:.4f} (of linkable pairs)  "
         f"F1 {metrics['f1']:.4f}",
         f"  recall of all true pairs {metrics['recall']:.4f}: {metrics['pairs_true'] - metrics['pairs_linkable']:,} "
-        f"of {metrics['pairs_true']:,} true pairs have no evidence in the data (anonymous-only devices)",
+        f"of {metrics['pairs_true']:,} true pairs have no evidence identifying one person (anonymous-only "
+        f"devices, family mailboxes, switchboards, kiosks)",
         f"  pairs: predicted {metrics['pairs_predicted']:,}, true {metrics['pairs_true']:,}, "
         f"correct {metrics['pairs_correct']:,}",
         f"  keys holding several people: {metrics['keys_with_several_people']} "

@@ -4,7 +4,8 @@ Candidate pairs come from blocking rules (same birth date; same postal code and 
 initial; same normalised full name), only between profiles of different components. Each
 field is compared at a few levels; the pair's match weight is the sum of log2(m/u) of its levels
 (m: chance of that level for a true match, u: for two random people). A pair links when its
-weight reaches `identity.match_threshold`, and never across two different birth dates; a profile whose two best candidate components score
+weight reaches `identity.match_threshold`, and never across two different birth dates or first
+names; a profile whose two best candidate components score
 within `identity.match_margin` of each other links to neither (ambiguous_match) - the
 over-merge protection for probabilistic links.
 """
@@ -94,7 +95,9 @@ def score_pairs(pairs: DataFrame, profiles: DataFrame) -> DataFrame:
     weight = sum((_weight(f, lv) for f, lv in levels.items()), F.lit(0.0))
     # Veto: two known, different birth dates are two people, whatever else they share (siblings,
     # a couple at one address with one mailbox). A typo'd birth date costs a missed link instead.
-    weight = F.when(levels["birth_date"] == "differ", F.least(weight, F.lit(0.0))).otherwise(weight)
+    # The same holds for two different first names (typos and swapped fields are "close"/"exact").
+    vetoed = (levels["birth_date"] == "differ") | (levels["first"] == "differ")
+    weight = F.when(vetoed, F.least(weight, F.lit(0.0))).otherwise(weight)
     return df.select("a_node", "b_node", F.col("a_component"), F.col("b_component"),
                      F.struct(*[lv.alias(f) for f, lv in levels.items()]).alias("levels"),
                      F.round(weight, 3).alias("match_score"))

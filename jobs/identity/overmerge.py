@@ -1,8 +1,9 @@
 """Over-merge protection: find identifiers shared by several people and refuse their links.
 
 Three tests, all recorded in silver.identity_rejections:
-- family_mailbox / role_mailbox: the address itself names a household or a role (flagged at
-  conform time from the clear text, see jobs.silver.standardise.mailbox_kind);
+- family_mailbox / role_mailbox / landline: the address names a household or a role, or the
+  number is a fixed line (flagged at conform time from the clear value, see
+  jobs.silver.standardise.mailbox_kind and phone_line_kind);
 - too_many_customers: more distinct CRM customers behind the identifier than its type allows
   (a kiosk device, a company switchboard, a large family mailbox);
 - conflicting_profiles: two people behind it whose birth dates differ, or whose names cannot be
@@ -79,7 +80,7 @@ def shared_by_design(seen: DataFrame) -> DataFrame:
     return seen.where(F.col("shared_hint").isNotNull()).select(
         "node", node_type(F.col("node")).alias("node_type"), F.lit(None).cast("bigint").alias("linked_customers"),
         F.col("shared_hint").alias("reason"),
-        F.lit("the address names a household or a role, not a person").alias("detail"))
+        F.lit("shared by design: a household or role mailbox, or a fixed line").alias("detail"))
 
 
 def shared_identifiers(links: DataFrame, profiles: DataFrame, limits: dict[str, int], seen: DataFrame) -> DataFrame:

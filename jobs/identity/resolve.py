@@ -5,7 +5,9 @@ matches -> stable keys -> silver.identity_graph, key history, attribution, silve
 
 The graph is recomputed from all evidence each run (it is small next to the touchpoints), but
 only what changed is written: nodes whose key or rule moved, rows whose key moved, customers
-whose profile changed. `--full-rebuild` forgets earlier keys and names every cluster afresh.
+whose profile changed. `--full-rebuild` also rewrites the key of every attributed row. The key
+registry is kept either way: keys are the customers' identities, not derived data, so a rebuild
+must not rename anyone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from jobs.common.contracts import table_schema
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import ensure_table
-from jobs.identity.attach import ATTRIBUTED, attach_keys
+from jobs.identity.attach import ATTRIBUTED, attach_keys, changed_nodes
 from jobs.identity.customers import build_customers
 from jobs.identity.graph import connected_components
 from jobs.identity.keys import assign_keys, key_events
@@ -33,6 +35,11 @@ from jobs.silver.nodes import node_type
 
 log = logging.getLogger(__name__)
 
+# Evidence recorded but never enough to join two identifiers on its own: the number a call came
+# from may be an office switchboard, a hotel or a friend's phone. It still counts towards an
+# identifier's customers (so a switchboard is found), and a number the CRM or the customer's
+# own identify calls confirm attributes unidentified calls.
+CORROBORATING_RULES = ("call_phone",)
 # Strongest evidence first: the rule shown for a node is the strongest link it has.
 RULE_PRIORITY = ("signed_in", "alias", "crm_email", "crm_phone", "identify_email", "identify_phone",
                  "order_email", "call_phone", "probabilistic")
@@ -90,7 +97,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
 
     # 1. Shared identifiers link no one.
     shared = shared_identifiers(links, profiles, settings.max_customers, seen).localCheckpoint()
-    safe = without_shared(links, shared).withColumn("match_score", F.lit(None).cast("double"))
+    safe = (without_shared(links, shared).where(~F.col("rule").isin(*CORROBORATING_RULES))
+            .withColumn("match_score", F.lit(None).cast("double")))
     shared_nodes = shared.select("node")
     nodes = seen.select("node").join(shared_nodes, "node", "left_anti")
 
@@ -114,9 +122,6 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     keys_path, graph_path = paths["silver.customer_keys"], paths["silver.identity_graph"]
     registry_all = _load(spark, keys_path)
     previous_graph = _load(spark, graph_path).select("node", "customer_key")
-    if full_rebuild:
-        registry_all = registry_all.limit(0)
-        previous_graph = previous_graph.limit(0)
     active = registry_all.where(F.col("status") == "active")
     assigned = assign_keys(components, seen.drop("shared_hint"), active, secret).localCheckpoint()
     rules = node_rules(edges, assigned)
@@ -141,16 +146,18 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
                       F.lit(now).cast("timestamp").alias("recorded_at"))).localCheckpoint()
 
     # 4. Write: key history first (a crash after it re-derives the same events), then state.
-    (DeltaTable.forPath(spark, paths["silver.customer_key_events"]).alias("t")
-     .merge(events.alias("s"), "t.run_id = s.run_id AND t.event = s.event AND t.customer_key = s.customer_key "
-                               "AND t.related_key <=> s.related_key")
-     .whenNotMatchedInsertAll().execute())
-    _write_registry(spark, keys_path, assigned, events, run_id, full_rebuild)
+    if not events.isEmpty():
+        (DeltaTable.forPath(spark, paths["silver.customer_key_events"]).alias("t")
+         .merge(events.alias("s"), "t.run_id = s.run_id AND t.event = s.event AND t.customer_key = s.customer_key "
+                                   "AND t.related_key <=> s.related_key")
+         .whenNotMatchedInsertAll().execute())
+    _write_registry(spark, keys_path, assigned, events, run_id)
     graph_counts = _merge_graph(spark, graph_path, graph)
     _write_rejections(spark, paths["silver.identity_rejections"], shared, ambiguous, run_id)
 
     # 5. Attribute rows and rebuild customers.
-    attributed = {t: attach_keys(spark, paths[t], col, graph) for t, col in ATTRIBUTED.items()}
+    moved = graph.select("node") if full_rebuild else changed_nodes(previous_graph, graph)
+    attributed = {t: attach_keys(spark, paths[t], col, graph, moved) for t, col in ATTRIBUTED.items()}
     customers = build_customers(graph, _load(spark, paths["silver.crm_records"]),
                                 _load(spark, paths["silver.customer_pii"]).where(F.col("source") == "events"), secret)
     customer_counts = _merge_customers(spark, paths["silver.customers"], customers, run_id)
@@ -165,12 +172,10 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     return result
 
 
-def _write_registry(spark, path: str, assigned: DataFrame, events: DataFrame, run_id: str, full_rebuild: bool) -> None:
+def _write_registry(spark, path: str, assigned: DataFrame, events: DataFrame, run_id: str) -> None:
     from delta.tables import DeltaTable
 
     table = DeltaTable.forPath(spark, path)
-    if full_rebuild:
-        table.delete()
     live = assigned.select("customer_key", "anchor_node", "anchor_first_seen_at", F.lit("active").alias("status"),
                            F.lit(None).cast("string").alias("merged_into"), F.lit(run_id).alias("created_run_id"),
                            F.lit(run_id).alias("_silver_run_id"))
@@ -179,9 +184,10 @@ def _write_registry(spark, path: str, assigned: DataFrame, events: DataFrame, ru
      .whenMatchedUpdate(condition="t.status <> 'active'", set={"status": "'active'", "merged_into": "NULL",
                                                                  "_silver_run_id": "s._silver_run_id"})
      .whenNotMatchedInsertAll().execute())
-    (table.alias("t").merge(merged.alias("s"), "t.customer_key = s.customer_key")
-     .whenMatchedUpdate(set={"status": F.lit("merged"), "merged_into": F.col("s.merged_into"),
-                             "_silver_run_id": F.lit(run_id)}).execute())
+    if not merged.isEmpty():
+        (table.alias("t").merge(merged.alias("s"), "t.customer_key = s.customer_key")
+         .whenMatchedUpdate(set={"status": F.lit("merged"), "merged_into": F.col("s.merged_into"),
+                                 "_silver_run_id": F.lit(run_id)}).execute())
 
 
 def _write_rejections(spark, path: str, shared: DataFrame, ambiguous: DataFrame, run_id: str) -> None:

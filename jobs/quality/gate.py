@@ -1,9 +1,15 @@
-"""Job gate_bronze: validate what this run ingested into each bronze table before silver reads it.
+"""Jobs gate_bronze and gate_silver: validate what this run wrote before the next layer reads it.
+
+gate_bronze:
 
 The batch of a source is every ingestion batch the run committed (ops.ingested_files), so a
 batch resumed after a crash is judged with the run that finished it. A run that ingested
 nothing still runs the batch-level expectations (freshness: a missing source fails here).
 All tables are validated and recorded first; then one GateFailed names every failure.
+
+gate_silver: after conform and identity, before gold. Tables whose rows carry the run that
+wrote them are judged on this run's rows; the identity graph and the customer profiles, which
+identity rewrites as a whole, are judged whole (one key per identifier, one row per customer).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from jobs.quality.kinds import BronzeBatch
 from jobs.quality.outcomes import gate_failed
 from jobs.quality.records import write_results
 
-GATED_LAYERS = ("bronze",)  # silver and gold gate inside their writers (promote)
+GATED_LAYERS = ("bronze", "silver")  # gold gates inside its writers (promote)
+# silver gate: table -> column naming the run that wrote a row (None: judge the whole table)
+SILVER_GATED = {"silver.touchpoints": "_silver_run_id", "ops.silver_reconciliation": "run_id",
+                "silver.identity_graph": None, "silver.customers": None}
 
 
 def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[int, ...]]:
@@ -84,6 +93,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
                        f"(silver and gold gate inside their writers with jobs.quality.promote)")
     started = time.monotonic()
     now = now or utc_now()
+    if stage == "silver":
+        return _gate_silver(spark, config, run_id, logical_date, full_rebuild, gx_folder, now, started)
     sources = config.enabled_sources()
     files = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
     batches = committed_batches(files, None if full_rebuild else run_id)
@@ -104,5 +115,26 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     outcomes = [o for r in results for o in r.outcomes]
     rows = sum(r.rows_in for r in results if r.table.startswith("bronze."))
     return JobResult(job="gate_bronze", rows_in=rows, rows_out=rows, seconds=time.monotonic() - started,
+                     details={"tables": len(results), "expectations": len(outcomes),
+                              "warned": sum(1 for o in outcomes if o.action == "warned")})
+
+
+def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date, full_rebuild: bool,
+                 gx_folder, now: dt.datetime, started: float) -> JobResult:
+    results = []
+    for table, run_column in SILVER_GATED.items():
+        rows = _read(spark, config, table, table_schema(table))
+        if run_column and not full_rebuild:
+            rows = rows.where(F.col(run_column) == run_id)
+        results.append(check(spark, config, table, rows, run_id, logical_date=logical_date, now=now,
+                             gx_folder=gx_folder, record=False))
+    write_results(spark, config, results, now)
+    failed = [r for r in results if r.failed]
+    if failed:
+        raise gate_failed(failed, "Gold must not read this run's silver rows: the pipeline stops at gate_silver "
+                                  "(silver keeps the rows; fix the cause, rerun silver and the gate)")
+    outcomes = [o for r in results for o in r.outcomes]
+    return JobResult(job="gate_silver", rows_in=sum(r.rows_in for r in results),
+                     rows_out=sum(r.rows_in for r in results), seconds=time.monotonic() - started,
                      details={"tables": len(results), "expectations": len(outcomes),
                               "warned": sum(1 for o in outcomes if o.action == "warned")})

@@ -220,3 +220,26 @@ def phone(col: Column, country_col: Column | None = None, default_region: str = 
     if country_col is not None:
         region = F.coalesce(country(country_col), region)
     return _e164(col, region)
+
+
+def _line_kind_one(e164: str | None) -> str | None:
+    if e164 is None:
+        return None
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return "landline" if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE else None
+
+
+@F.pandas_udf(StringType())
+def _line_kind(e164s: pd.Series) -> pd.Series:
+    return pd.Series([_line_kind_one(t) for t in e164s], dtype=object)
+
+
+def phone_line_kind(e164: Column) -> Column:
+    """'landline' for a fixed line (a household, an office switchboard), else null.
+
+    A fixed line rings for several people, so like a family mailbox it is shared by design.
+    """
+    return _line_kind(e164)

@@ -20,6 +20,7 @@ def conform(bronze: DataFrame, secret: bytes) -> DataFrame:
     df = bronze.select(
         std.trimmed(F.col("call_id")).alias("call_id"), std.trimmed(F.col("customer_id")).alias("customer_id"),
         phone_hash(phone, secret).alias("caller_phone_hash"), phone_node(phone, secret).alias("phone_node"),
+        std.phone_line_kind(phone).alias("line_kind"),
         started.alias("occurred_at"), ended.alias("ended_at"),
         (ended.cast("long") - started.cast("long")).alias("duration_seconds"),
         std.trimmed(F.col("queue")).alias("queue"), std.trimmed(F.col("reason")).alias("reason"),
@@ -45,7 +46,7 @@ def to_links(df: DataFrame) -> DataFrame:
 
 
 def to_sightings(df: DataFrame) -> DataFrame:
-    return sightings(df, SOURCE, [customer_node(F.col("customer_id")), F.col("phone_node")])
+    return sightings(df, SOURCE, [customer_node(F.col("customer_id")), (F.col("phone_node"), F.col("line_kind"))])
 
 
 def record_key(bronze: DataFrame) -> DataFrame:

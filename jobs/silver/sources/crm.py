@@ -54,7 +54,7 @@ def to_sightings(df: DataFrame) -> DataFrame:
     # A CRM record is first seen when it was created, not when the extract ran.
     seen = df.withColumn("seen_at", F.least(F.coalesce("created_at", "updated_at"), F.col("updated_at")))
     return sightings(seen, SOURCE, [F.col("identity_node"), (F.col("email_node"), std.mailbox_kind(F.col("email"))),
-                                    F.col("phone_node")], ts="seen_at")
+                                    (F.col("phone_node"), std.phone_line_kind(F.col("phone")))], ts="seen_at")
 
 
 def record_key(bronze: DataFrame) -> DataFrame:

@@ -75,7 +75,8 @@ def to_links(df: DataFrame) -> DataFrame:
 
 def to_sightings(df: DataFrame) -> DataFrame:
     return sightings(df, SOURCE, [customer_node(F.col("customer_id")), anonymous_node(F.col("anonymous_id")),
-                                  (F.col("email_node"), std.mailbox_kind(F.col("trait_email"))), F.col("phone_node")])
+                                  (F.col("email_node"), std.mailbox_kind(F.col("trait_email"))),
+                                  (F.col("phone_node"), std.phone_line_kind(F.col("trait_phone")))])
 
 
 def to_profiles(df: DataFrame) -> DataFrame:

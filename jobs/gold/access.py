@@ -1,0 +1,139 @@
+"""Analyst access: which tables analysts may query, and the `python -m jobs sql` shell.
+
+Analysts see gold.* and the silver tables that hold no clear personal data. Left out:
+- tables whose schema says `restricted: true` (silver.customer_pii: names, emails, phones);
+- bronze.* and ops.* (landed text as received, quarantined raw records: clear personal data).
+A query naming a left-out table (or its folder) is refused. This is a guard against mistakes in
+a shared shell, not a security boundary: on a real platform storage permissions or a catalog's
+grants enforce it.
+
+    python -m jobs sql                         # interactive: statements end with ';', \\q quits
+    python -m jobs sql -e "SELECT segment, count(*) FROM gold.segment_membership GROUP BY 1"
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from jobs.common.config import Config
+from jobs.common.contracts import SCHEMAS_DIR
+from jobs.common.errors import PipelineError
+
+ANALYST_LAYERS = ("gold", "silver")
+MAX_ROWS = 1000
+
+
+class AccessError(PipelineError):
+    """A query asked for a table analysts may not read."""
+
+
+@cache
+def restricted_tables() -> frozenset[str]:
+    """Tables declared `restricted: true` in schemas/<layer>/<entity>.yaml."""
+    names = set()
+    for path in SCHEMAS_DIR.glob("*/*.yaml"):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("restricted"):
+            names.add(data.get("table") or f"{path.parent.name}.{path.stem}")
+    return frozenset(names)
+
+
+def _declared(layer: str, entity: str) -> bool:
+    return (SCHEMAS_DIR / layer / f"{entity}.yaml").is_file()
+
+
+def analyst_tables(lake: Path) -> dict[str, Path]:
+    """<layer>.<entity> -> folder, for every Delta table analysts may read (declared, not restricted)."""
+    out = {}
+    for layer in ANALYST_LAYERS:
+        folder = Path(lake) / layer
+        if not folder.is_dir():
+            continue
+        for table_dir in sorted(p for p in folder.iterdir() if (p / "_delta_log").is_dir()):
+            name = f"{layer}.{table_dir.name}"
+            if name not in restricted_tables() and _declared(layer, table_dir.name):
+                out[name] = table_dir
+    return out
+
+
+def refuse_restricted(sql: str, lake: Path) -> None:
+    """Raise AccessError when the statement names a table or a lake folder analysts may not read."""
+    text = sql.lower()
+    for name in sorted(restricted_tables()):
+        layer, _, entity = name.partition(".")
+        if re.search(rf"\b{layer}\s*\.\s*`?{entity}\b", text) or f"{layer}/{entity}" in text:
+            raise AccessError(f"{name} is restricted (clear personal data): analysts cannot query it; "
+                              "gold.customer_360 holds what analysts need, without direct identifiers")
+    for layer in ("bronze", "ops"):
+        if re.search(rf"\b{layer}\s*\.\s*`?\w+", text) or str(Path(lake) / layer).lower() in text:
+            raise AccessError(f"{layer}.* tables hold data as landed (clear personal data): analysts "
+                              f"cannot query them; use gold.* or silver.* tables")
+
+
+def register_analyst_tables(spark, config: Config) -> list[str]:
+    """Register the analyst tables as <layer>.<entity> in the Spark session catalog."""
+    names = []
+    for name, folder in analyst_tables(config.paths.lake).items():
+        layer = name.split(".")[0]
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        if spark.catalog.tableExists(name):   # registered earlier in this session: same lake?
+            location = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"] or ""
+            if location.removeprefix("file:").rstrip("/") != str(folder).rstrip("/"):
+                spark.sql(f"DROP TABLE {name}")   # an external table: only the catalog entry goes
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{folder}'")
+        names.append(name)
+    return names
+
+
+def run_statement(spark, config: Config, sql: str, out=None) -> None:
+    out = out or sys.stdout
+    refuse_restricted(sql, config.paths.lake)
+    df = spark.sql(sql)
+    if not df.columns:
+        return
+    rows = df.limit(MAX_ROWS + 1).toPandas()
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", MAX_ROWS, "display.max_columns", 50, "display.width", 200,
+                           "display.max_colwidth", 60):
+        print(rows.head(MAX_ROWS).to_string(index=False), file=out)
+    more = f" (first {MAX_ROWS} shown)" if len(rows) > MAX_ROWS else ""
+    print(f"({min(len(rows), MAX_ROWS)} rows{more})", file=out)
+
+
+def shell(spark, config: Config, query: str | None = None) -> int:
+    """One statement with -e, else a read-eval-print loop (statements end with ';')."""
+    from pyspark.errors import PySparkException
+
+    names = register_analyst_tables(spark, config)
+    if query is not None:
+        run_statement(spark, config, query)
+        return 0
+    print(f"customer-360 SQL (Spark). Tables: {', '.join(names) or 'none yet (run the pipeline)'}")
+    print("Statements end with ';'. \\q quits.")
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("sql> " if not buffer else "  -> ")
+        except EOFError:
+            print()
+            return 0
+        if line.strip() in ("\\q", "quit", "exit") and not buffer:
+            return 0
+        buffer.append(line)
+        text = "\n".join(buffer).strip()
+        if not text.endswith(";"):
+            continue
+        buffer = []
+        try:
+            run_statement(spark, config, text.rstrip(";"))
+        except (PipelineError, PySparkException) as exc:
+            print(f"error: {str(exc).strip().splitlines()[0]}")

@@ -1,0 +1,68 @@
+"""Execute notebooks against the lake, headless (nbclient), so they never rot.
+
+    python -m jobs.gold.notebooks notebooks/*.ipynb      # make notebooks
+
+Each notebook runs in a fresh Python kernel started from the project root, with the lake of the
+current configuration (C360__PATHS__LAKE and friends are passed on). The executed copy, with its
+plots, is written to data/notebooks/ (git-ignored); the notebooks in notebooks/ stay without
+outputs so their diffs stay readable. A failing cell fails the command with the cell's error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jobs.common.config import PROJECT_ROOT
+from jobs.common.errors import PipelineError, report
+
+OUTPUT_DIR = PROJECT_ROOT / "data" / "notebooks"
+
+
+class NotebookError(PipelineError):
+    """A notebook cell failed."""
+
+
+def execute(path: str | Path, lake: str | Path | None = None, output_dir: Path | None = OUTPUT_DIR,
+            timeout: int = 600):
+    """Run every cell; returns the executed notebook (and writes it under output_dir unless None)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
+    if lake is not None:
+        env["C360__PATHS__LAKE"] = str(lake)
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(PROJECT_ROOT)}})
+    try:
+        client.execute(env=env)
+    except CellExecutionError as exc:
+        raise NotebookError(f"{path}: a cell failed:\n{str(exc).strip()[-2000:]}") from None
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, output_dir / path.name)
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = argv if argv is not None else sys.argv[1:]
+    if not paths:
+        print("usage: python -m jobs.gold.notebooks NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    try:
+        for p in paths:
+            execute(p)
+            print(f"ok  {p} -> {OUTPUT_DIR / Path(p).name}")
+    except PipelineError as exc:
+        return report(exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
