@@ -18,7 +18,6 @@ import re
 import time
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -33,8 +32,13 @@ from jobs.common.tables import append_once, ensure_table, spark_schema
 log = logging.getLogger(__name__)
 
 DATE_FOLDER = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})(?:/|$)")
-TARGET_BYTES_PER_TASK = 64 << 20  # landed (often gzip) bytes per read task
+TARGET_TEXT_BYTES_PER_TASK = 256 << 20  # text per read task (about 450k JSON lines)
+GZIP_EXPANSION = 6  # landed gzip holds about 6x its size in text: weigh it so for balanced tasks
 CRASH_POINTS = ("after_claim", "after_bronze_write", "after_quarantine_write")
+# Bronze is read by batch (silver's increments): data-skipping statistics on those columns
+# only. Min/max of landed text (ids, JSON, paths cut to 32 characters) skips nothing and
+# computing them cost a third of the bronze write.
+BRONZE_STATS_COLUMNS = "_batch_id,_ingested_at"
 
 
 class SimulatedCrash(RuntimeError):
@@ -97,22 +101,35 @@ def bookkeeping_state(spark: SparkSession, files_path: str, source: str) -> tupl
     return committed, {b: sorted(f) for b, f in unfinished.items()}, last
 
 
+def text_bytes(f: LandedFile) -> int:
+    """Estimated text a file holds: what a read task's time is proportional to."""
+    return max(f.size, 1) * (GZIP_EXPANSION if f.path.endswith(".gz") else 1)
+
+
+def limit_bronze_stats(spark: SparkSession, path: str) -> None:
+    """Set the bronze table's statistics columns once (a metadata commit), then never again."""
+    key, table = "delta.dataSkippingStatsColumns", f"delta.`{path.replace('`', '``')}`"
+    properties = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    if properties.get(key) != BRONZE_STATS_COLUMNS:
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{key}' = '{BRONZE_STATS_COLUMNS}')")
+
+
 def pack_files(files: list[LandedFile], slots: int) -> list[list[str]]:
-    """Greedy bin-packing by size: few balanced tasks (and few Parquet files), not one per file."""
+    """Greedy bin-packing by estimated text: few balanced tasks (and few Parquet files)."""
     bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(slots, len(files))))]
-    for f in sorted(files, key=lambda f: (-f.size, f.path)):
+    for f in sorted(files, key=lambda f: (-text_bytes(f), f.path)):
         size, paths = min(bins, key=lambda b: b[0])
         bins.remove((size, paths))
-        bins.append((size + max(f.size, 1), paths + [f.path]))
+        bins.append((size + text_bytes(f), paths + [f.path]))
     return [sorted(paths) for _, paths in bins if paths]
 
 
 def read_records(spark: SparkSession, files: list[LandedFile], fmt: str, lines_per_batch: int) -> DataFrame:
-    """One task per bin of files; each task streams its files one after the other."""
-    total = sum(f.size for f in files)
+    """One task per bin of files; each task streams its files one after the other. The number
+    of tasks is a multiple of the parallelism, so the last wave does not run on one core."""
     parallelism = spark.sparkContext.defaultParallelism
-    slots = max(parallelism, -(-total // TARGET_BYTES_PER_TASK))
-    groups = pack_files(files, slots)
+    needed = -(-sum(text_bytes(f) for f in files) // TARGET_TEXT_BYTES_PER_TASK)
+    groups = pack_files(files, -(-max(needed, 1) // parallelism) * parallelism)
     rows = [(paths,) for paths in groups]
     frame = spark.sparkContext.parallelize(rows, len(rows)).toDF("paths array<string>")
     return frame.mapInArrow(arrow_reader(fmt, lines_per_batch), READ_SCHEMA_DDL)
@@ -133,12 +150,15 @@ def _process_batch(spark, config, source, batch_id, files: list[LandedFile], run
                    crash_at: str | None) -> dict[str, tuple[int, int, int]]:
     contract = source_contract(source)
     ingested_at = utc_now()
-    records = (read_records(spark, files, contract.format,
-                            config.bronze.lines_per_arrow_batch)
-               .transform(parse.with_fields(contract))
-               .transform(parse.validate(contract))
-               .transform(parse.to_bronze_columns(contract))
-               .persist(StorageLevel.MEMORY_AND_DISK))
+    validated = (read_records(spark, files, contract.format, config.bronze.lines_per_arrow_batch)
+                 .transform(parse.with_fields(contract))
+                 .transform(parse.validate(contract))
+                 .transform(parse.to_bronze_columns(contract)))
+    # Read, parsed and validated once, kept as rows for the bronze write, the quarantine write
+    # and the counts. A local checkpoint (plain rows, filled by the first write) costs a fraction
+    # of a columnar cache; it also stops Spark from pushing each write's filter into the parse,
+    # which would repeat from_json for every field the filter touches.
+    records = validated.localCheckpoint(eager=False)
     try:
         append_once(parse.accepted_rows(records, batch_id, run_id, ingested_at), paths["bronze"],
                     f"ingest_{source}", batch_id)
@@ -151,8 +171,16 @@ def _process_batch(spark, config, source, batch_id, files: list[LandedFile], run
         counts = {r["_source_file"]: (r["records"], r["accepted"], r["quarantined"])
                   for r in parse.counts_per_file(records).collect()}
     finally:
-        records.unpersist()
+        _release(records)
     return counts
+
+
+def _release(checkpointed: DataFrame) -> None:
+    """Free a local checkpoint's blocks now rather than whenever the JVM collects its RDD."""
+    try:
+        checkpointed._jdf.queryExecution().analyzed().rdd().unpersist(False)
+    except Exception:  # noqa: BLE001 - best effort: Spark's cleaner frees it later anyway
+        log.debug("could not release a local checkpoint early", exc_info=True)
 
 
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
@@ -168,6 +196,7 @@ def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
         "quarantine": ensure_table(spark, config, table_schema("ops.quarantine")),
         "files": ensure_table(spark, config, table_schema("ops.ingested_files")),
     }
+    limit_bronze_stats(spark, paths["bronze"])
     listed = list_landed_files(config, source)
     landed = {f.path: f for f in landed_by(listed, str(config.paths.landing), logical_date)}
     committed, unfinished, last_batch = bookkeeping_state(spark, paths["files"], source)

@@ -18,39 +18,35 @@ REASON = "_reason"
 DETAIL = "_detail"
 
 
-def _landed_struct(contract: SourceContract) -> str:
-    return "struct<" + ",".join(f"`{f.name}`:string" for f in contract.fields) + ">"
-
-
 def with_fields(contract: SourceContract):
     """Landed fields into `_landed` (a struct of landed text, nested JSON kept as text),
     fields the contract does not name into `_extra`, and `_malformed` when there is no record.
 
-    JSON is parsed into a struct (about twice as fast as a map) and its top-level keys listed;
-    only the rare line with unknown keys is parsed a second time, as a map, for `_extra`.
+    A JSON line is parsed once, into a map of its top-level keys: that one parse yields the
+    landed fields, the unknown keys and whether the line is a JSON object at all (listing the
+    keys with a second parser, then a hash-set difference per row, cost a third more).
+    Non-numeric numbers (NaN, Infinity) are not JSON, so they make a line malformed; so does
+    a raw control character inside a string. A key landed twice keeps its first value.
     """
     known = F.array(*[F.lit(n) for n in contract.field_names])
 
-    def unknown_of(fields_map: Column) -> Column:
-        return F.map_filter(fields_map, lambda k, _v: ~F.array_contains(known, k))
-
     def step(df: DataFrame) -> DataFrame:
-        readable = F.col("_read_error").isNull()
         if contract.format == "jsonl":
-            keys = F.json_object_keys(F.col("_raw"))
-            df = df.withColumn("_keys", F.when(readable, keys))
-            landed = F.from_json(F.col("_raw"), _landed_struct(contract))
-            extra = F.when(F.size(F.array_except(F.col("_keys"), known)) > 0,
-                           unknown_of(F.from_json(F.col("_raw"), "map<string,string>")))
-            malformed = F.col("_keys").isNull()
-        else:
-            landed = F.struct(*[F.col("_fields")[f.name].alias(f.name) for f in contract.fields])
-            extra = F.when(F.size(unknown_of(F.col("_fields"))) > 0, unknown_of(F.col("_fields")))
-            malformed = F.col("_fields").isNull()
-        return (df.withColumn("_malformed", malformed)
+            parsed = F.from_json(F.col("_raw"), "map<string,string>", {"allowNonNumericNumbers": "false"})
+            df = df.withColumn("_fields", F.when(F.col("_read_error").isNull(), parsed))
+        fields = F.col("_fields")
+        landed = F.struct(*[fields[f.name].alias(f.name) for f in contract.fields])
+        # Unknown keys, exactly, without a per-row search in most rows: a record holding only
+        # named keys with values has as many keys as non-null fields (cheap); failing that,
+        # as many as named keys present; only the rest (rare) go through map_filter.
+        valued = sum(F.col("_landed")[f.name].isNotNull().cast("int") for f in contract.fields)
+        named = sum(F.map_contains_key(fields, f.name).cast("int") for f in contract.fields)
+        unknown = F.map_filter(fields, lambda k, _v: ~F.array_contains(known, k))
+        extra = F.when((F.size(fields) > valued) & (F.size(fields) > named) & (F.size(unknown) > 0), unknown)
+        return (df.withColumn("_malformed", fields.isNull())
                 .withColumn("_landed", F.when(~F.col("_malformed"), landed))
-                .withColumn("_extra", F.when(~F.col("_malformed"), extra))
-                .drop("_keys", "_fields"))
+                .withColumn("_extra", extra)
+                .drop("_fields"))
 
     return step
 

@@ -96,3 +96,28 @@ def test_counts_per_file_reconcile(spark):
     quarantined = parse.quarantined_rows(df, "events", 3, "run-1", "2026-11-21 00:00:00").collect()
     assert [(q.stage, q.line_number, q.raw, q.reason, q.batch_id) for q in quarantined] == [
         ("bronze.events", 2, "{", "malformed_record", 3)]
+
+
+def test_unknown_fields_are_found_exactly_whatever_the_nulls(spark):
+    base = '"messageId":"m{n}","type":"page","timestamp":"2026-11-21","anonymousId":"a"'
+    lines = [
+        '{%s,"userId":null}',                 # a named key without a value is not unknown
+        '{%s,"userId":null,"x":null}',        # an unknown key without a value is kept
+        '{%s,"y":"1","z":{"k":[1, 2]}}',      # nested values as landed JSON text
+        '{%s,"name":null,"event":null}',
+        '{%s,"type":"track"}',                # a key landed twice keeps its first value
+    ]
+    lines = [line.replace("%s", base.format(n=i)) for i, line in enumerate(lines, start=1)]
+    df = (_records(spark, _json_rows(lines)).transform(parse.with_fields(EVENTS))
+          .transform(parse.validate(EVENTS)).transform(parse.to_bronze_columns(EVENTS)))
+    got = {r["_line_number"]: (r["_extra"], r["type"], r[parse.REASON]) for r in df.collect()}
+    assert got == {1: (None, "page", None), 2: ({"x": None}, "page", None),
+                   3: ({"y": "1", "z": '{"k":[1,2]}'}, "page", None), 4: (None, "page", None),
+                   5: (None, "page", None)}
+
+
+def test_a_line_that_is_not_strict_json_is_malformed(spark):
+    base = '"messageId":"m","type":"page","timestamp":"2026-11-21","anonymousId":"a"'
+    lines = ["{" + base + tail for tail in (',"n":NaN}', ',"n":Infinity}', ',"name":"tab\there"}')]
+    assert _verdicts(spark, EVENTS, _json_rows(lines)) == {
+        1: "malformed_record", 2: "malformed_record", 3: "malformed_record"}
