@@ -50,7 +50,7 @@ bronze: setup ## ingest new landed files of every source into bronze
 	@$(JOBS) stage bronze
 
 silver: setup ## standardise new bronze rows into silver, then resolve identities
-	@$(JOBS) stage silver && $(JOBS) stage identity
+	@$(JOBS) stage silver identity
 
 eval-identity: setup ## identity precision, recall, F1 and largest clusters against the generator's truth
 	@$(JOBS) eval-identity
@@ -78,8 +78,8 @@ clean: ## delete generated data, lake, caches and .venv
 	rm -rf data .venv .cache .pytest_cache .ruff_cache
 
 # --- gold and analyst access ----------------------------------------------------------------
-gold: setup ## build the gold tables (customer_360, segments, A/B results, marts) as of DATE=YYYY-MM-DD (default: latest data day)
-	@$(JOBS) stage gold $(if $(DATE),--date $(DATE))
+gold: setup ## build the gold tables (customer_360, segments, A/B results, marts) as of DATE=YYYY-MM-DD (default: latest data day), then gate them
+	@$(JOBS) stage gold gold_gate $(if $(DATE),--date $(DATE))
 
 sql: setup ## SQL shell over gold and non-restricted silver tables (Spark); Q="SELECT ..." runs one query
 	@$(JOBS) sql $(if $(Q),-e "$(Q)")

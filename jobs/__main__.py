@@ -2,7 +2,7 @@
 
     python -m jobs list
     python -m jobs run ingest_events [--date 2026-11-21] [--run-id ID]
-    python -m jobs stage bronze
+    python -m jobs stage bronze [bronze_gate ...]   # stages in order, one run id
     python -m jobs pipeline                # every stage that exists, then a summary
     python -m jobs generate [--scale N] [--seed S] [--force]
     python -m jobs summary                 # rows per table
@@ -38,9 +38,12 @@ def _setup_logging() -> None:
 
 def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_date: dt.date | None,
             full_rebuild: bool = False, **extra) -> JobResult:
+    from jobs.common.tables import commits_tagged
+
     module = importlib.import_module(job.module)
-    result = module.run(spark, config, run_id=run_id, logical_date=logical_date,
-                        full_rebuild=full_rebuild, **job.kwargs, **extra)
+    with commits_tagged(spark, run_id, job.name):  # every Delta commit names its run and job
+        result = module.run(spark, config, run_id=run_id, logical_date=logical_date,
+                            full_rebuild=full_rebuild, **job.kwargs, **extra)
     log.info(result.line())
     return result
 
@@ -118,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "run":
             p.add_argument("job")
         if name == "stage":
-            p.add_argument("stage", choices=registry.STAGES)
+            p.add_argument("stage", nargs="+", choices=registry.STAGES,
+                           help="one or more stages, run in the order given with one run id")
         p.add_argument("--date", "--as-of", dest="date", type=dt.date.fromisoformat,
                        help="logical date (YYYY-MM-DD); gold tables are computed as of it")
         p.add_argument("--run-id", help="run id recorded in lineage (default: generated)")
@@ -179,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             run_job(spark, config, registry.get_job(args.job), run_id=run_id,
                     logical_date=args.date, full_rebuild=args.full_rebuild)
         elif args.command == "stage":
-            results = run_stage(spark, config, args.stage, run_id=run_id, logical_date=args.date,
-                                full_rebuild=args.full_rebuild)
+            results = [r for stage in args.stage
+                       for r in run_stage(spark, config, stage, run_id=run_id, logical_date=args.date,
+                                          full_rebuild=args.full_rebuild)]
             print_summary(results, {}, {})
         else:
             results, stage_seconds = [], {}

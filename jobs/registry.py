@@ -153,13 +153,30 @@ GOLD_MARTS = Job(
 )
 
 GOLD_JOBS: tuple[Job, ...] = (GOLD_CUSTOMER_360, GOLD_CAMPAIGN_RESULTS, GOLD_MARTS)
+GOLD_TABLES: tuple[str, ...] = tuple(t for job in GOLD_JOBS for t in job.outputs if t.startswith("gold."))
+
+GATE_GOLD = Job(
+    name="gate_gold",
+    stage="gold_gate",
+    layer="ops",
+    module="jobs.quality.gate",
+    description="Validate every gold table whole (expectations/gold_*.yaml): exactly one row per customer, "
+                "rates and shares within [0, 1], consistent counts, no direct identifiers, customer volume "
+                "against earlier runs. On a fail-severity expectation, restores every gold table this run "
+                "changed to its version before the run and fails; on success publishes gold as assets.",
+    inputs=GOLD_TABLES + ("silver.customers",),
+    outputs=("ops.quality_results",),
+    depends_on=tuple(job.name for job in GOLD_JOBS),
+    params=(("stage", "gold"),),
+)
 
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
-                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER) + GOLD_JOBS)
+                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)
+                         + GOLD_JOBS + (GATE_GOLD,))
 
 # In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
 # and the Airflow DAG both follow it. Gate stages sit between layers.
-STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity", "silver_gate", "gold")
+STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity", "silver_gate", "gold", "gold_gate")
 
 
 def get_job(name: str) -> Job:

@@ -3,6 +3,8 @@ catalog registration so `SELECT ... FROM bronze.events` works in SQL sessions.""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
@@ -74,3 +76,33 @@ def register_tables(spark: SparkSession, config: Config) -> list[str]:
             spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{table_dir}'")
             names.append(name)
     return names
+
+
+# Delta records this session setting in every commit's commitInfo.userMetadata: which run and job
+# made the commit. The gold gate undoes a run's commits with it; audits and erasure can trace them.
+COMMIT_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+@contextlib.contextmanager
+def commits_tagged(spark: SparkSession, run_id: str, job: str):
+    """Tag every Delta commit made inside the block with {"run_id", "job"}."""
+    previous = spark.conf.get(COMMIT_METADATA_CONF, None)
+    spark.conf.set(COMMIT_METADATA_CONF, json.dumps({"run_id": run_id, "job": job}, sort_keys=True))
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(COMMIT_METADATA_CONF)
+        else:
+            spark.conf.set(COMMIT_METADATA_CONF, previous)
+
+
+def commit_run_id(user_metadata: str | None) -> str | None:
+    """The run id a commit was tagged with by commits_tagged (None for any other commit)."""
+    if not user_metadata:
+        return None
+    try:
+        meta = json.loads(user_metadata)
+    except ValueError:
+        return None
+    return meta.get("run_id") if isinstance(meta, dict) else None

@@ -10,6 +10,11 @@ All tables are validated and recorded first; then one GateFailed names every fai
 gate_silver: after conform and identity, before gold. Tables whose rows carry the run that
 wrote them are judged on this run's rows; the identity graph and the customer profiles, which
 identity rewrites as a whole, are judged whole (one key per identifier, one row per customer).
+
+gate_gold: after the gold stage, before anyone downstream (analysts, model training through the
+Airflow assets it publishes). Gold tables are judged whole, as the run left them. On a failure
+every gold table the run changed is restored to its version before the run (jobs.quality.
+rollback), so the published tables stay at their last gated state.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
@@ -32,11 +38,14 @@ from jobs.quality.api import check
 from jobs.quality.kinds import BronzeBatch
 from jobs.quality.outcomes import gate_failed
 from jobs.quality.records import write_results
+from jobs.quality.rollback import restore_before_run
 
-GATED_LAYERS = ("bronze", "silver")  # gold gates inside its writers (promote)
+GATED_LAYERS = ("bronze", "silver", "gold")
 # silver gate: table -> column naming the run that wrote a row (None: judge the whole table)
 SILVER_GATED = {"silver.touchpoints": "_silver_run_id", "ops.silver_reconciliation": "run_id",
                 "silver.identity_graph": None, "silver.customers": None}
+# gold gate: every table the gold jobs write, in registry order (customer_360 first: others refer to it)
+GOLD_GATED = registry.GOLD_TABLES
 
 
 def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[int, ...]]:
@@ -89,12 +98,13 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         full_rebuild: bool = False, stage: str = "bronze", gx_folder: str | Path | None = None,
         now: dt.datetime | None = None, **_ignored) -> JobResult:
     if stage not in GATED_LAYERS:
-        raise JobError(f"gate stage '{stage}' is not known; known: {', '.join(GATED_LAYERS)} "
-                       f"(silver and gold gate inside their writers with jobs.quality.promote)")
+        raise JobError(f"gate stage '{stage}' is not known; known: {', '.join(GATED_LAYERS)}")
     started = time.monotonic()
     now = now or utc_now()
     if stage == "silver":
         return _gate_silver(spark, config, run_id, logical_date, full_rebuild, gx_folder, now, started)
+    if stage == "gold":
+        return _gate_gold(spark, config, run_id, logical_date, gx_folder, now, started)
     sources = config.enabled_sources()
     files = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
     batches = committed_batches(files, None if full_rebuild else run_id)
@@ -112,9 +122,13 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     if failed:
         raise gate_failed(failed, "Silver must not read this run's bronze rows: the pipeline stops at "
                                   "gate_bronze (bronze keeps the rows; rerun the gate once fixed)")
-    outcomes = [o for r in results for o in r.outcomes]
     rows = sum(r.rows_in for r in results if r.table.startswith("bronze."))
-    return JobResult(job="gate_bronze", rows_in=rows, rows_out=rows, seconds=time.monotonic() - started,
+    return _passed("gate_bronze", results, rows, started)
+
+
+def _passed(job: str, results: list, rows: int, started: float) -> JobResult:
+    outcomes = [o for r in results for o in r.outcomes]
+    return JobResult(job=job, rows_in=rows, rows_out=rows, seconds=time.monotonic() - started,
                      details={"tables": len(results), "expectations": len(outcomes),
                               "warned": sum(1 for o in outcomes if o.action == "warned")})
 
@@ -133,8 +147,20 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
     if failed:
         raise gate_failed(failed, "Gold must not read this run's silver rows: the pipeline stops at gate_silver "
                                   "(silver keeps the rows; fix the cause, rerun silver and the gate)")
-    outcomes = [o for r in results for o in r.outcomes]
-    return JobResult(job="gate_silver", rows_in=sum(r.rows_in for r in results),
-                     rows_out=sum(r.rows_in for r in results), seconds=time.monotonic() - started,
-                     details={"tables": len(results), "expectations": len(outcomes),
-                              "warned": sum(1 for o in outcomes if o.action == "warned")})
+    return _passed("gate_silver", results, sum(r.rows_in for r in results), started)
+
+
+def _gate_gold(spark: SparkSession, config: Config, run_id: str, logical_date, gx_folder,
+               now: dt.datetime, started: float) -> JobResult:
+    results = [check(spark, config, table, _read(spark, config, table, table_schema(table)), run_id,
+                     logical_date=logical_date, now=now, gx_folder=gx_folder, record=False)
+               for table in GOLD_GATED]
+    write_results(spark, config, results, now)
+    failed = [r for r in results if r.failed]
+    if failed:
+        restored = restore_before_run(spark, config, list(GOLD_GATED), run_id,
+                                      [job.name for job in registry.GOLD_JOBS])
+        undone = "; ".join(r.line() for r in restored) or "no gold table had been changed by this run"
+        raise gate_failed(failed, f"Gold is not published: {undone}. Analysts and downstream DAGs keep "
+                                  f"the last gated gold; fix the cause, then rerun the gold stage and gate_gold")
+    return _passed("gate_gold", results, sum(r.rows_in for r in results), started)

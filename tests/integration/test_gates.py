@@ -6,7 +6,8 @@ validation costs seconds, so each batch is validated once and the tests read wha
   without the dropped row; then a corrupted, half-sized batch is refused and the table stays at
   its previous version.
 - gate_bronze: real bronze ingestion; a source that never landed fails freshness; then a day
-  with half the usual events fails daily_volume.
+  with half the usual events fails daily_volume; then a day landed twice fails daily_volume and an
+  export whose key column is empty fails file_quarantine_share.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def test_check_refuses_drop_on_an_already_written_table(spark, tmp_path):
 
 
 # --- gate_bronze on real ingestion ------------------------------------------------------------
-DAYS = [dt.date(2026, 11, 10) + dt.timedelta(days=i) for i in range(6)]
+DAYS = [dt.date(2026, 11, 10) + dt.timedelta(days=i) for i in range(7)]
 
 
 def _land_events(config, day: dt.date, count: int, bad: int = 0) -> None:
@@ -139,12 +140,13 @@ def _land_events(config, day: dt.date, count: int, bad: int = 0) -> None:
     (folder / "part-0.jsonl").write_text("\n".join(lines + ["{not json"] * bad) + "\n")
 
 
-def _land_orders(config, day: dt.date) -> None:
+def _land_orders(config, day: dt.date, count: int = 1, key_column_empty: bool = False) -> None:
     folder = config.paths.landing / "orders" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    order = {"order_id": "o1", "customer_id": None, "email": "a@example.com", "status": "completed",
-             "ordered_at": f"{day}T10:00:00Z", "channel": "web", "currency": "EUR", "total_amount": 10}
-    (folder / "part-0.jsonl").write_text(json.dumps(order) + "\n")
+    orders = [{"order_id": None if key_column_empty else f"o{day}-{i}", "customer_id": None,
+               "email": "a@example.com", "status": "completed", "ordered_at": f"{day}T10:00:00Z",
+               "channel": "web", "currency": "EUR", "total_amount": 10} for i in range(count)]
+    (folder / "part-0.jsonl").write_text("".join(json.dumps(o) + "\n" for o in orders))
 
 
 def _ingest_and_gate(spark, config, run_id, gx, day):
@@ -175,7 +177,15 @@ def bronze_runs(spark, tmp_path_factory):
     lost_row = check(spark, config, "bronze.events",
                      bronze_gate.bronze_batch(spark, config, "events", batch_ids), "bronze-3",
                      bronze=BronzeBatch("events", batch_ids), logical_date=DAYS[5], gx_folder=gx)
-    return {"config": config, "missing_source": missing_source, "half_day": half_day, "lost_row": lost_row}
+    # Run 4, two planted problems: day 7's events landed twice (a re-export under another name),
+    # and an orders export whose key column is empty in every row.
+    _land_events(config, DAYS[6], 40)
+    day_folder = config.paths.landing / "events" / DAYS[6].isoformat()
+    (day_folder / "part-0-reexport.jsonl").write_bytes((day_folder / "part-0.jsonl").read_bytes())
+    _land_orders(config, DAYS[6], count=25, key_column_empty=True)
+    planted = _ingest_and_gate(spark, config, "bronze-4", gx, DAYS[6])
+    return {"config": config, "missing_source": missing_source, "half_day": half_day, "lost_row": lost_row,
+            "planted": planted}
 
 
 def test_a_missing_source_fails_the_bronze_gate(bronze_runs):
@@ -192,6 +202,21 @@ def test_a_day_with_half_the_usual_events_fails_the_bronze_gate(bronze_runs):
     assert "quality gate failed for bronze.events" in message
     assert "daily_volume [fail, daily_volume]: 1 days out of range: 2026-11-15: 20 rows vs trailing average 40" in message
     assert "bronze.orders" not in message
+
+
+def test_a_day_landed_twice_fails_the_bronze_gate(bronze_runs):
+    message = str(bronze_runs["planted"])
+    assert "quality gate failed for bronze.events" in message
+    assert "daily_volume [fail, daily_volume]: 1 days out of range: 2026-11-16: 80 rows vs trailing average 37" in message
+
+
+def test_an_export_with_an_empty_key_column_fails_the_bronze_gate(bronze_runs):
+    message = str(bronze_runs["planted"])
+    assert "quality gate failed for bronze.orders" in message
+    assert ("no_file_mostly_quarantined [fail, file_quarantine_share]: 1 files mostly quarantined" in message)
+    assert ("2026-11-16/part-0.jsonl: 25 of 25 records quarantined, mostly missing_required_field "
+            "(required field 'order_id' is missing or empty)") in message
+    assert "the pipeline stops at gate_bronze" in message
 
 
 def test_a_row_lost_after_ingestion_fails_the_reconciliation(bronze_runs):

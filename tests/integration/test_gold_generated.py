@@ -15,32 +15,16 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs import registry
-from jobs.__main__ import run_stage
-from jobs.bronze import ingest
-from jobs.common.config import KNOWN_SOURCES, PROJECT_ROOT
-from jobs.generate import generate
+from jobs.common.config import PROJECT_ROOT
 from jobs.gold import access, fast
 from jobs.gold import customer_360 as c360
 from jobs.gold.settings import gold_settings
-from jobs.identity import resolve
-from jobs.silver import conform
-from tests.conftest import make_config
-
-END = dt.date(2026, 11, 21)
+from tests.integration.conftest import END
 
 
 @pytest.fixture(scope="module")
-def lake(spark, tmp_path_factory):
-    config = make_config(tmp_path_factory.mktemp("gold_generated"))
-    generate(config.paths.landing, config.paths.truth, scale=2500, seed=5, days=6, end_date=END,
-             bad_record_rate=0.0, progress=None)
-    for source in KNOWN_SOURCES:
-        ingest.run(spark, config, source=source, run_id="build")
-    for source in KNOWN_SOURCES:
-        conform.run(spark, config, source=source, run_id="build")
-    resolve.run(spark, config, run_id="build")
-    results = {r.job: r for r in run_stage(spark, config, "gold", run_id="gold-1", logical_date=END)}
-    return config, results
+def lake(generated_gold_lake):
+    return generated_gold_lake
 
 
 def _silver(config, table):

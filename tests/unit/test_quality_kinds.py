@@ -20,13 +20,13 @@ from jobs.quality.validate import evaluate, with_derived
 from tests.conftest import make_config
 
 NOW = dt.datetime(2026, 11, 25, 12, 0)
-ROWS = [  # id, code, amount, ts_text, k1, k2
-    ("a", "x", 1.0, "2026-11-20T10:00:00Z", 1, 1),
-    ("b", "y", -5.0, "2030-01-01T00:00:00", 1, 1),
-    ("b", "z", 10.0, "garbage", 1, 2),
-    (None, None, None, None, None, None),
-    ("c", "x", 3.0, "2026-11-25 00:00:00", None, None),
-    ("d", "BAD", 100.0, "2026-11-27T00:00:00+00:00", 2, None),
+ROWS = [  # id, code, amount, ts_text, k1, k2, note
+    ("a", "x", 1.0, "2026-11-20T10:00:00Z", 1, 1, "call me on +33 6 12 34 56 78"),
+    ("b", "y", -5.0, "2030-01-01T00:00:00", 1, 1, "refund to marie.l@exemple.fr"),
+    ("b", "z", 10.0, "garbage", 1, 2, "C000123 from 192.168.10.7"),
+    (None, None, None, None, None, None, None),
+    ("c", "x", 3.0, "2026-11-25 00:00:00", None, None, "order 0061234 at 10:00:00.123, 2.5 bags"),
+    ("d", "BAD", 100.0, "2026-11-27T00:00:00+00:00", 2, None, "0612345678"),
 ]
 SPECS = [  # name, kind, params, GX unexpected count expected on ROWS
     ("id_present", "not_null", {"column": "id"}, 1),
@@ -38,12 +38,14 @@ SPECS = [  # name, kind, params, GX unexpected count expected on ROWS
     ("text_not_in_future", "not_in_future", {"column": "ts_text", "tolerance_hours": 24}, 2),
     ("typed_not_in_future", "not_in_future", {"column": "ts", "tolerance_hours": 24}, 2),
     ("positive_or_x", "expression", {"sql": "amount >= 0 OR code = 'x'"}, 1),
+    ("no_identifiers", "no_direct_identifiers", {}, 4),
 ]
 
 
 @pytest.fixture(scope="module")
 def frame(spark):
-    df = spark.createDataFrame(ROWS, "id string, code string, amount double, ts_text string, k1 int, k2 int")
+    df = spark.createDataFrame(ROWS, "id string, code string, amount double, ts_text string, k1 int, k2 int, "
+                                     "note string")
     return df.withColumn("ts", F.expr("try_cast(ts_text AS TIMESTAMP)"))
 
 
@@ -85,10 +87,18 @@ def test_observed_values_quote_offending_rows(validated):
     assert "2030-01-01T00:00:00" in outcomes["text_not_in_future"].observed
 
 
+def test_identifiers_are_located_never_quoted(validated):
+    observed = validated[0]["no_identifiers"].observed
+    for where in ("phone in note", "email in note", "ip_address in note"):
+        assert where in observed
+    assert "marie.l" not in observed and "12 34" not in observed and "192.168" not in observed
+
+
 def test_derived_columns_only_where_a_kind_needs_one(spark, frame, suite):
     ctx = BatchContext(spark=spark, config=None, table="silver.widgets", run_id="unit", frame=frame,
                        now=NOW, reference_time=NOW, logical_date=None, declared=None, written=False)
-    assert with_derived(suite, ctx).derived == ("__text_not_in_future__as_timestamp", "__positive_or_x__holds")
+    assert with_derived(suite, ctx).derived == ("__text_not_in_future__as_timestamp", "__positive_or_x__holds",
+                                                "__no_identifiers__found")
 
 
 # --- the drop split, pure ---------------------------------------------------------------------

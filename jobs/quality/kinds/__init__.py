@@ -31,12 +31,18 @@ from jobs.quality.kinds.base import (
     rows_where,
     valid_regex,
 )
-from jobs.quality.kinds.batch import DailyVolume, References, Schema, Volume
-from jobs.quality.kinds.bronze import BronzeReconciliation, Freshness, QuarantineShare
+from jobs.quality.kinds.batch import Covers, DailyVolume, References, Schema, Volume
+from jobs.quality.kinds.bronze import (
+    BronzeReconciliation,
+    FileQuarantineShare,
+    Freshness,
+    QuarantineShare,
+)
 from jobs.quality.kinds.rows import (
     AcceptedValues,
     Between,
     Expression,
+    NoDirectIdentifiers,
     NotInFuture,
     NotNull,
     Regex,
@@ -45,7 +51,7 @@ from jobs.quality.kinds.rows import (
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     NotNull(), Unique(), AcceptedValues(), Between(), Regex(), NotInFuture(), Expression(),
-    Schema(), References(), DailyVolume(), Volume(), Freshness(), BronzeReconciliation(),
+    NoDirectIdentifiers(), Schema(), References(), Covers(), DailyVolume(), Volume(), Freshness(), BronzeReconciliation(), FileQuarantineShare(),
     QuarantineShare(),
 )}
 

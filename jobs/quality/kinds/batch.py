@@ -59,23 +59,48 @@ class Schema(Kind):
 class References(SqlKind):
     name = "references"
     params = (Param("column", "str", True), Param("table", "str", True, help="referenced <layer>.<entity>"),
-              Param("ref_column", "str", False, None, "key column there (default: same name)"))
+              Param("ref_column", "str", False, None, "key column there (default: same name)"),
+              Param("where", "sql", False, None, "only rows of the batch where this holds"))
     summary = "non-null values exist in another table's key column (referential integrity)"
 
     def query(self, spec, ctx):
         col, ref_col = quoted(spec["column"]), quoted(spec["ref_column"] or spec["column"])
-        keys = f"SELECT {col} FROM {{batch}} WHERE {col} IS NOT NULL"
+        keys = f"SELECT {col} FROM {{batch}} WHERE {col} IS NOT NULL" + (
+            f" AND ({spec['where']})" if spec["where"] else "")
         if not ctx.table_exists(spec["table"]):
             return keys  # nothing can be referenced yet: every key is an orphan
         return f"SELECT b.{col} FROM ({keys}) b LEFT ANTI JOIN {ctx.table_ref(spec['table'])} r ON b.{col} = r.{ref_col}"
 
     def describe(self, spec, ctx):
-        return f"every {spec['column']} exists in {spec['table']}.{spec['ref_column'] or spec['column']}"
+        rows = f" (rows where {spec['where']})" if spec["where"] else ""
+        return f"every {spec['column']}{rows} exists in {spec['table']}.{spec['ref_column'] or spec['column']}"
 
     def observed(self, spec, results, sample):
         n = results[0]["result"].get("observed_value") or 0
         keys = sorted({str(v) for r in sample for v in r.values()})
         return f"{n} rows reference a missing {spec['table']} key" + (f", e.g. {keys}" if n else "")
+
+
+class Covers(SqlKind):
+    name = "covers"
+    params = (Param("column", "str", True), Param("table", "str", True, help="the <layer>.<entity> to cover"),
+              Param("ref_column", "str", False, None, "key column there (default: same name)"))
+    summary = "every key of another table appears in the batch (the reverse of references)"
+
+    def query(self, spec, ctx):
+        col, ref_col = quoted(spec["column"]), quoted(spec["ref_column"] or spec["column"])
+        if not ctx.table_exists(spec["table"]):
+            return f"SELECT {col} FROM {{batch}} WHERE false"  # nothing to cover yet
+        return (f"SELECT r.{ref_col} FROM {ctx.table_ref(spec['table'])} r LEFT ANTI JOIN {{batch}} b "
+                f"ON r.{ref_col} = b.{col} WHERE r.{ref_col} IS NOT NULL")
+
+    def describe(self, spec, ctx):
+        return f"every {spec['table']}.{spec['ref_column'] or spec['column']} has a row here"
+
+    def observed(self, spec, results, sample):
+        n = results[0]["result"].get("observed_value") or 0
+        keys = sorted({str(v) for r in sample for v in r.values()})
+        return f"{n} {spec['table']} keys have no row" + (f", e.g. {keys}" if n else "")
 
 
 class DailyVolume(SqlKind):

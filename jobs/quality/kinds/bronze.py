@@ -96,3 +96,41 @@ class QuarantineShare(SqlKind):
         r = sample[0]
         share = r["quarantined"] / r["records"] if r["records"] else 1.0
         return f"{r['quarantined']} of {r['records']} records quarantined ({share:.1%}), over {limit}"
+
+
+class FileQuarantineShare(SqlKind):
+    name, layers = "file_quarantine_share", ("bronze",)
+    params = (Param("max_share", "number", True, help="largest acceptable quarantined/records of one file"),
+              Param("min_records", "int", False, 20, "files with fewer records are not judged"))
+    summary = ("no file the run ingested had more than `max_share` of its records quarantined "
+               "(a broken export: a key column left empty, a changed delimiter)")
+
+    def query(self, spec, ctx):
+        b = ctx.bronze
+        ids = sql_ids(b.batch_ids)
+        return f"""
+            WITH files AS (SELECT file_path, batch_id, records, quarantined
+                FROM {ctx.table_ref('ops.ingested_files')} /* not {{batch}} */
+                WHERE source = {sql_str(b.source)} AND status = 'committed' AND batch_id IN {ids}
+                  AND records >= {int(spec['min_records'])} AND quarantined > {float(spec['max_share'])} * records),
+            reasons AS (SELECT q.source_file, q.reason, regexp_replace(q.detail, '=.*$', '') AS detail, count(*) AS n
+                FROM {ctx.table_ref('ops.quarantine')} q JOIN files f
+                  ON q.source_file = f.file_path AND q.batch_id = f.batch_id
+                WHERE q.stage = {sql_str(ctx.table)} GROUP BY 1, 2, 3)
+            SELECT f.file_path, f.records, f.quarantined,
+                   (SELECT max_by(concat(r.reason, ' (', r.detail, ')'), r.n) FROM reasons r
+                    WHERE r.source_file = f.file_path) AS main_reason
+            FROM files f ORDER BY f.file_path"""
+
+    def describe(self, spec, ctx):
+        return (f"no file of {spec['min_records']} records or more had over "
+                f"{float(spec['max_share']):.0%} of them quarantined")
+
+    def observed(self, spec, results, sample):
+        n = results[0]["result"].get("observed_value") or 0
+        if not n:
+            return f"no file over {float(spec['max_share']):.0%} quarantined"
+        files = "; ".join(f"{r['file_path']}: {r['quarantined']} of {r['records']} records quarantined, "
+                          f"mostly {r['main_reason']}" for r in sample)
+        return (f"{n} files mostly quarantined (a broken export? see ops.quarantine for the rows; once "
+                f"the source resends the files, land them under new names): {files}")

@@ -7,7 +7,16 @@ import datetime as dt
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from jobs.quality.kinds.base import Kind, Param, derived_name, gx_args, gx_module, quoted, sql_ts
+from jobs.quality.kinds.base import (
+    Kind,
+    Param,
+    derived_name,
+    gx_args,
+    gx_module,
+    quoted,
+    rows_where,
+    sql_ts,
+)
 
 
 class NotNull(Kind):
@@ -144,3 +153,51 @@ class Expression(Kind):
     def unexpected(self, spec, ctx):
         col = F.col(derived_name(spec, "holds"))
         return col.isNotNull() & ~col
+
+
+# What a direct identifier looks like in text: an email address, a phone number in E.164 (as
+# silver standardises them) or as typed (+33 6 12 34 56 78, 0033..., 06.12.34.56.78), an IPv4.
+IDENTIFIER_PATTERNS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "phone": r"(?:^|[^0-9A-Za-z])(?:\+|00)[1-9][0-9 .()-]{6,18}[0-9]|^0[1-9](?:[ .-]?[0-9]{2}){4}$",
+    "ip_address": r"(?:^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:$|[^0-9.])",
+}
+TEXT_TYPES = ("string", "array", "map")
+
+
+class NoDirectIdentifiers(Kind):
+    name, scope = "no_direct_identifiers", "row"
+    params = (Param("columns", "columns", False, (),
+                    "text columns to scan (default: every string, array and map column)"),)
+    summary = "no text value looks like an email address, a phone number or an IP address"
+
+    def _scanned(self, spec, ctx) -> list[str]:
+        return list(spec["columns"]) or [f.name for f in ctx.frame.schema.fields
+                                         if f.dataType.typeName() in TEXT_TYPES and f.name not in ctx.derived]
+
+    def derived(self, spec, ctx):
+        found = F.lit(None).cast("string")
+        for column in reversed(self._scanned(spec, ctx)):
+            text = F.col(column).cast("string")  # arrays and maps as their text: every element scanned
+            for label, pattern in reversed(IDENTIFIER_PATTERNS.items()):
+                found = F.when(text.rlike(pattern), F.lit(f"{label} in {column}")).otherwise(found)
+        return {derived_name(spec, "found"): found}
+
+    def columns(self, spec):
+        return list(spec.params.get("columns") or ())
+
+    def expectations(self, spec, ctx):
+        return [gx_module().ExpectColumnValuesToBeNull(
+            column=derived_name(spec, "found"),
+            **gx_args(spec, "no value of " + (", ".join(self._scanned(spec, ctx)) or "any text column")
+                      + " looks like an " + ", a ".join(IDENTIFIER_PATTERNS) + " (direct identifiers)"))]
+
+    def unexpected(self, spec, ctx):
+        return F.col(derived_name(spec, "found")).isNotNull()
+
+    def sample(self, spec, ctx):
+        # Quote where an identifier was found, never the value itself: the message must not leak it.
+        found = derived_name(spec, "found")
+        keys = [c for c in ctx.frame.columns[:1] if c not in ctx.derived]
+        rows = rows_where(ctx.frame, self.unexpected(spec, ctx)).select(*keys, found).limit(5).collect()
+        return [{**{k: r[k] for k in keys}, "found": r[found]} for r in rows]
