@@ -1,4 +1,4 @@
-"""Jobs gate_bronze and gate_silver: validate what this run wrote before the next layer reads it.
+"""Jobs gate_bronze, gate_silver and gate_gold: validate what this run wrote before the next layer reads it.
 
 gate_bronze:
 
