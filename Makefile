@@ -68,7 +68,7 @@ test: setup ## run the test suite (real Spark, Delta, Airflow)
 lint: setup ## ruff
 	@.venv/bin/ruff check jobs tests dags bench
 
-bench: setup ## throughput per stage at SCALE events (default 2,000,000); see bench/README
+bench: setup ## every stage at SCALE events (default 2,000,000): throughput, gate cost, gold vs DuckDB; see README "Benchmarks"
 	@$(PY) -m bench $(if $(SCALE),--scale $(SCALE))
 
 clean-lake: ## delete the lake (Delta tables) but keep landed data

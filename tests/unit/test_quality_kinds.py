@@ -25,7 +25,7 @@ ROWS = [  # id, code, amount, ts_text, k1, k2, note
     ("b", "y", -5.0, "2030-01-01T00:00:00", 1, 1, "refund to marie.l@exemple.fr"),
     ("b", "z", 10.0, "garbage", 1, 2, "C000123 from 192.168.10.7"),
     (None, None, None, None, None, None, None),
-    ("c", "x", 3.0, "2026-11-25 00:00:00", None, None, "order 0061234 at 10:00:00.123, 2.5 bags"),
+    ("c", "x", 3.0, "2026-11-25 00:00:00", None, None, "order 0061234 at 10:00:00.123, key ck_0038372947900f0e6e8f, 0612345678x"),
     ("d", "BAD", 100.0, "2026-11-27T00:00:00+00:00", 2, None, "0612345678"),
 ]
 SPECS = [  # name, kind, params, GX unexpected count expected on ROWS

@@ -157,10 +157,14 @@ class Expression(Kind):
 
 # What a direct identifier looks like in text: an email address, a phone number in E.164 (as
 # silver standardises them) or as typed (+33 6 12 34 56 78, 0033..., 06.12.34.56.78), an IPv4.
+# A number must stand as a word of its own: a run of digits inside a key (ck_0038372947900f0e)
+# or an id is not a phone number.
+_ALONE_BEFORE, _ALONE_AFTER = r"(?:^|(?<=[\s(:;,=\"'/]))", r"(?=$|[^0-9A-Za-z_])"
 IDENTIFIER_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "phone": r"(?:^|[^0-9A-Za-z])(?:\+|00)[1-9][0-9 .()-]{6,18}[0-9]|^0[1-9](?:[ .-]?[0-9]{2}){4}$",
-    "ip_address": r"(?:^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:$|[^0-9.])",
+    "phone": (_ALONE_BEFORE + r"(?:(?:\+|00)[1-9][0-9 .()-]{6,18}[0-9]|0[1-9](?:[ .-]?[0-9]{2}){4})"
+              + _ALONE_AFTER),
+    "ip_address": _ALONE_BEFORE + r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}" + r"(?=$|[^0-9.A-Za-z_])",
 }
 TEXT_TYPES = ("string", "array", "map")
 
