@@ -55,7 +55,8 @@ airflow-check: setup $(AIRFLOW_STAMP) ## list the project's DAGs, their parse ti
 airflow-smoke: setup $(AIRFLOW_STAMP) ## start Airflow, trigger customer360_daily through the REST API, wait for success, stop (DATE=YYYY-MM-DD)
 	@test -n "$$(find data/landing -type f -print -quit 2>/dev/null)" || $(JOBS) generate
 	@echo ">> starting Airflow standalone (log: $(AIRFLOW_HOME_DIR)/standalone.log)"
-	@setsid $(AIRFLOW) standalone >$(AIRFLOW_HOME_DIR)/standalone.log 2>&1 & pid=$$!; \
+	@# No schedule for the check: unpausing a scheduled DAG would also start the latest interval's run.
+	@C360__AIRFLOW__DAILY_SCHEDULE=None setsid $(AIRFLOW) standalone >$(AIRFLOW_HOME_DIR)/standalone.log 2>&1 & pid=$$!; \
 	  trap 'kill -TERM -- -'$$pid' 2>/dev/null; sleep 5; kill -KILL -- -'$$pid' 2>/dev/null; true' EXIT; \
 	  $(PY) dags/c360_dags/smoke.py --url http://127.0.0.1:$(AIRFLOW_PORT) --password-file $(AIRFLOW_PASSWORDS) \
 	    --landing data/landing $(if $(DATE),--date $(DATE))

@@ -47,9 +47,25 @@ def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> st
             builder = builder.partitionedBy(*schema.partition_by)
         builder.execute()
     except Exception:  # noqa: BLE001 - re-raised below unless another writer created it
-        if not table_exists(spark, path):
+        if not created_meanwhile(spark, path):
             raise
     return path
+
+
+def created_meanwhile(spark: SparkSession, path: str) -> bool:
+    """After losing a creation race (another process committed version 0 first): this session's
+    cached log of the path still says "no table", so drop that cache and read the table afresh."""
+    jvm = spark.sparkContext._jvm
+    try:
+        jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(spark._jsparkSession,
+                                                                jvm.org.apache.hadoop.fs.Path(path))
+    except Exception:  # noqa: BLE001 - best effort: the read below refreshes the log anyway
+        log.debug("could not invalidate the Delta log cache of %s", path, exc_info=True)
+    try:
+        spark.read.format("delta").load(path).schema  # noqa: B018 - resolving the table refreshes its log
+    except Exception:  # noqa: BLE001 - no table there after all
+        return False
+    return table_exists(spark, path)
 
 
 def append_once(df: DataFrame, path: str, app_id: str, version: int) -> None:

@@ -141,3 +141,21 @@ def test_logical_date_holds_back_later_folders(spark, events_landing):
 def test_unknown_source_is_a_clear_error(spark, config):
     with pytest.raises(JobError, match="source 'loyalty' is not configured"):
         ingest.run(spark, config, source="loyalty", run_id="r1")
+
+
+def test_a_table_another_process_created_meanwhile_is_used_not_recreated(spark, config):
+    """Parallel ingest tasks race to create ops tables. The loser's session still has the path
+    cached as "no table"; here the winner is another writer (delta-rs), outside this JVM."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from jobs.common.contracts import table_schema
+    from jobs.common.tables import created_meanwhile, ensure_table, table_exists
+
+    path = str(config.paths.table("ops.job_watermarks"))
+    assert not table_exists(spark, path) and not created_meanwhile(spark, path)   # cached: no table
+    write_deltalake(path, pa.table({"job": ["other"], "input_table": ["x"], "watermark": [1], "run_id": ["r"],
+                                    "recorded_at": pa.array([None], pa.timestamp("us", tz="UTC"))}))
+    assert created_meanwhile(spark, path)
+    assert ensure_table(spark, config, table_schema("ops.job_watermarks")) == path
+    assert spark.read.format("delta").load(path).count() == 1
