@@ -7,6 +7,14 @@ import datetime as dt
 from jobs.quality.kinds.base import Param, SqlKind, sql_ids, sql_str, sql_ts
 
 
+def committed_files(ctx, columns: str, condition: str = "") -> str:
+    """SQL: the files of ctx.bronze's source the run committed (file_path, batch_id, records, columns)."""
+    b = ctx.bronze
+    return (f"SELECT file_path, batch_id, records, {columns} FROM {ctx.table_ref('ops.ingested_files')} "
+            f"/* not {{batch}} */ WHERE source = {sql_str(b.source)} AND status = 'committed' "
+            f"AND batch_id IN {sql_ids(b.batch_ids)}" + (f" AND {condition}" if condition else ""))
+
+
 class Freshness(SqlKind):
     name, layers = "freshness", ("bronze",)
     params = (Param("max_age_hours", "number", True, help="newest landed file's age limit"),)
@@ -44,9 +52,7 @@ class BronzeReconciliation(SqlKind):
         b = ctx.bronze
         ids = sql_ids(b.batch_ids)
         return f"""
-            WITH files AS (SELECT file_path, batch_id, records, accepted, quarantined
-                FROM {ctx.table_ref('ops.ingested_files')}
-                WHERE source = {sql_str(b.source)} AND status = 'committed' AND batch_id IN {ids}),
+            WITH files AS ({committed_files(ctx, "accepted, quarantined")}),
             landed AS (SELECT _source_file AS file_path, _batch_id AS batch_id, count(*) AS n FROM {{batch}}
                 GROUP BY _source_file, _batch_id),
             held AS (SELECT source_file AS file_path, batch_id, count(*) AS n
@@ -106,13 +112,9 @@ class FileQuarantineShare(SqlKind):
                "(a broken export: a key column left empty, a changed delimiter)")
 
     def query(self, spec, ctx):
-        b = ctx.bronze
-        ids = sql_ids(b.batch_ids)
         return f"""
-            WITH files AS (SELECT file_path, batch_id, records, quarantined
-                FROM {ctx.table_ref('ops.ingested_files')} /* not {{batch}} */
-                WHERE source = {sql_str(b.source)} AND status = 'committed' AND batch_id IN {ids}
-                  AND records >= {int(spec['min_records'])} AND quarantined > {float(spec['max_share'])} * records),
+            WITH files AS ({committed_files(ctx, "quarantined", f"records >= {int(spec['min_records'])} "
+                                                         f"AND quarantined > {float(spec['max_share'])} * records")}),
             reasons AS (SELECT q.source_file, q.reason, regexp_replace(q.detail, '=.*$', '') AS detail, count(*) AS n
                 FROM {ctx.table_ref('ops.quarantine')} q JOIN files f
                   ON q.source_file = f.file_path AND q.batch_id = f.batch_id

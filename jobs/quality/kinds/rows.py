@@ -8,6 +8,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from jobs.quality.kinds.base import (
+    SAMPLE,
     Kind,
     Param,
     derived_name,
@@ -203,5 +204,5 @@ class NoDirectIdentifiers(Kind):
         # Quote where an identifier was found, never the value itself: the message must not leak it.
         found = derived_name(spec, "found")
         keys = [c for c in ctx.frame.columns[:1] if c not in ctx.derived]
-        rows = rows_where(ctx.frame, self.unexpected(spec, ctx)).select(*keys, found).limit(5).collect()
+        rows = rows_where(ctx.frame, self.unexpected(spec, ctx)).select(*keys, found).limit(SAMPLE).collect()
         return [{**{k: r[k] for k in keys}, "found": r[found]} for r in rows]
