@@ -50,8 +50,8 @@ GATE_BRONZE = Job(
     layer="ops",
     module="jobs.quality.gate",
     description="Validate what this run ingested into every bronze table (expectations/bronze_*.yaml, "
-                "ops_quarantine.yaml); results to ops.quality_results; fails the run before silver "
-                "on a fail-severity expectation.",
+                "ops_quarantine.yaml) and the files behind it (ops_ingested_files.yaml); results to "
+                "ops.quality_results; fails the run before silver on a fail-severity expectation.",
     inputs=tuple(f"bronze.{source}" for source in SOURCES) + ("ops.ingested_files", "ops.quarantine"),
     outputs=("ops.quality_results",),
     depends_on=tuple(f"ingest_{source}" for source in SOURCES),

@@ -10,9 +10,9 @@ Public API (what silver/gold writers and the bronze gate call):
 
 from jobs.quality.api import check, promote, table_version
 from jobs.quality.errors import GateFailed, SuiteError
-from jobs.quality.kinds import BronzeBatch
+from jobs.quality.kinds import IngestedBatches
 from jobs.quality.outcomes import GateResult, Outcome
 from jobs.quality.suite import Suite, load_suite
 
-__all__ = ["BronzeBatch", "GateFailed", "GateResult", "Outcome", "Suite", "SuiteError", "check",
+__all__ = ["IngestedBatches", "GateFailed", "GateResult", "Outcome", "Suite", "SuiteError", "check",
            "load_suite", "promote", "table_version"]

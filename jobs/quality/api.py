@@ -7,9 +7,12 @@ promote(spark, config, "silver.touchpoints", batch, run_id, write=merge_into_sil
       - `drop` expectations: their rows go to ops.quarantine (reason = expectation name,
         stage = table), `write` gets the rest;
       - `warn`: recorded only.
-check(spark, config, "bronze.events", rows_of_the_run, run_id, bronze=...)
+check(spark, config, "bronze.events", rows_of_the_run, run_id)
     validates and records the same way for a batch already written (bronze is written by
     ingestion, gated before silver reads it); it returns the result, the caller decides.
+check_all(spark, config, [Batch("bronze.events", rows, ...), ...], run_id)
+    `check` for the batches of a whole gate at once: one GX context, and the SQL checks of
+    every batch computed by one Spark job.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -26,10 +30,10 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.results import utc_now
-from jobs.common.tables import table_exists
+from jobs.common.tables import latest_version
 from jobs.quality.errors import SuiteError
-from jobs.quality.gx_runner import gx_dir
-from jobs.quality.kinds import BatchContext, BronzeBatch
+from jobs.quality.gx_runner import GxSession, gx_dir
+from jobs.quality.kinds import BatchContext, IngestedBatches
 from jobs.quality.outcomes import GateResult
 from jobs.quality.records import (
     FAILED,
@@ -40,19 +44,14 @@ from jobs.quality.records import (
     write_results,
 )
 from jobs.quality.suite import Suite, declared_schema, load_suite, suite_name
-from jobs.quality.validate import drop_conditions, evaluate
+from jobs.quality.validate import drop_conditions, evaluate, prepare, sql_results, validate_one
 
 log = logging.getLogger(__name__)
 
 
 def table_version(spark: SparkSession, config: Config, table: str) -> int | None:
     """Latest Delta version of a table, None when it does not exist yet."""
-    from delta.tables import DeltaTable
-
-    path = str(config.paths.table(table))
-    if not table_exists(spark, path):
-        return None
-    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+    return latest_version(spark, str(config.paths.table(table)))
 
 
 def reference_time(logical_date: dt.date | None, now: dt.datetime) -> dt.datetime:
@@ -62,12 +61,12 @@ def reference_time(logical_date: dt.date | None, now: dt.datetime) -> dt.datetim
     return dt.datetime.combine(logical_date + dt.timedelta(days=1), dt.time())
 
 
-def _context(spark, config, table, frame, run_id, *, written, bronze, logical_date, now,
-             tables=None) -> BatchContext:
+def _context(spark, config, table, frame, run_id, *, written, logical_date, now, ingested=None,
+             tables=None, batch_where=None) -> BatchContext:
     now = now or utc_now()
     return BatchContext(spark=spark, config=config, table=table, run_id=run_id, frame=frame, now=now,
                         reference_time=reference_time(logical_date, now), logical_date=logical_date,
-                        declared=declared_schema(table), written=written, bronze=bronze,
+                        declared=declared_schema(table), written=written, ingested=ingested, batch_where=batch_where,
                         tables=dict(tables or {}))
 
 
@@ -77,32 +76,66 @@ def _suite(table: str, suite: Suite | str | None) -> Suite:
     return load_suite(suite or suite_name(table))
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One table's rows for check_all: already written, read at `version` when the caller pinned it."""
+
+    table: str
+    frame: DataFrame
+    suite: Suite | str | None = None
+    version: int | None = None   # None: the table's latest version when validated
+    where: str | None = None     # frame = the table's rows where this SQL holds (kinds that scan the table use it)
+
+
 def check(spark: SparkSession, config: Config, table: str, frame: DataFrame, run_id: str, *,
-          suite: Suite | str | None = None, bronze: BronzeBatch | None = None,
-          logical_date: dt.date | None = None, now: dt.datetime | None = None,
-          gx_folder: str | Path | None = None, record: bool = True,
-          tables: dict[str, str] | None = None) -> GateResult:
+          suite: Suite | str | None = None, logical_date: dt.date | None = None,
+          now: dt.datetime | None = None, gx_folder: str | Path | None = None, record: bool = True,
+          tables: dict[str, str] | None = None, ingested: IngestedBatches | None = None) -> GateResult:
     """Validate rows already in `table`; never raises for unmet expectations.
 
     record=False leaves writing the results to the caller (one append for several tables);
-    `tables` maps tables the checks read to temp views the caller cached (what they need of them).
+    `tables` maps tables the checks read to temp views the caller cached (what they need of them);
+    `ingested` is what the run ingested, for the kinds that judge it (ops.ingested_files).
     """
-    started = time.monotonic()
-    suite = _suite(table, suite)
-    if suite.drop_specs:
-        names = ", ".join(s.name for s in suite.drop_specs)
-        raise SuiteError(f"{suite.path}: {table} is checked after its write, so there is nothing to "
-                         f"drop rows from; use fail or warn for: {names}")
-    ctx = _context(spark, config, table, frame, run_id, written=True, bronze=bronze,
-                   logical_date=logical_date, now=now, tables=tables)
-    outcomes, rows, _ = evaluate(suite, ctx, gx_dir(config, gx_folder))
-    result = GateResult(table=table, suite=suite.name, run_id=run_id,
-                        table_version=table_version(spark, config, table), outcomes=outcomes, rows_in=rows)
-    if record:
-        write_results(spark, config, [result], ctx.now)
-    result.seconds = time.monotonic() - started
-    log.info(result.line())
+    (result,) = check_all(spark, config, [Batch(table, frame, suite)], run_id, logical_date=logical_date,
+                          now=now, gx_folder=gx_folder, record=record, tables=tables, ingested=ingested)
     return result
+
+
+def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id: str, *,
+              logical_date: dt.date | None = None, now: dt.datetime | None = None,
+              gx_folder: str | Path | None = None, record: bool = True,
+              tables: dict[str, str] | None = None, ingested: IngestedBatches | None = None,
+              gx: GxSession | None = None) -> list[GateResult]:
+    """`check` for several batches: one GX context for all (`gx`, when the caller opened it early)."""
+    started = time.monotonic()
+    now = now or utc_now()
+    gx = gx or GxSession(gx_dir(config, gx_folder))   # starts importing GX while Spark works below
+    prepared = []
+    for b in batches:
+        suite = _suite(b.table, b.suite)
+        if suite.drop_specs:
+            names = ", ".join(s.name for s in suite.drop_specs)
+            raise SuiteError(f"{suite.path}: {b.table} is checked after its write, so there is nothing to "
+                             f"drop rows from; use fail or warn for: {names}")
+        ctx = _context(spark, config, b.table, b.frame, run_id, written=True, logical_date=logical_date,
+                       now=now, ingested=ingested, tables=tables, batch_where=b.where)
+        prepared.append((suite, prepare(suite, ctx)))
+    results = []
+    with sql_results(prepared) as ready:
+        for b, (suite, _), ctx in zip(batches, prepared, ready, strict=True):
+            table_started = time.monotonic()
+            outcomes, rows, _ = evaluate(suite, ctx, gx)
+            version = b.version if b.version is not None else table_version(spark, config, b.table)
+            result = GateResult(table=b.table, suite=suite.name, run_id=run_id, table_version=version,
+                                outcomes=outcomes, rows_in=rows)
+            result.seconds = time.monotonic() - table_started
+            log.info(result.line())
+            results.append(result)
+    if record:
+        write_results(spark, config, results, now)
+    log.info("checked %d tables in %.1fs", len(results), time.monotonic() - started)
+    return results
 
 
 def promote(spark: SparkSession, config: Config, table: str, batch_df: DataFrame, run_id: str,
@@ -118,9 +151,8 @@ def promote(spark: SparkSession, config: Config, table: str, batch_df: DataFrame
     flagged = None
     try:
         before = table_version(spark, config, table)
-        ctx = _context(spark, config, table, batch, run_id, written=False, bronze=None,
-                       logical_date=logical_date, now=now)
-        outcomes, rows, ctx = evaluate(suite, ctx, gx_dir(config, gx_folder))
+        ctx = _context(spark, config, table, batch, run_id, written=False, logical_date=logical_date, now=now)
+        outcomes, rows, ctx = validate_one(suite, ctx, GxSession(gx_dir(config, gx_folder)))
         result = GateResult(table=table, suite=suite.name, run_id=run_id, table_version=before,
                             outcomes=outcomes, rows_in=rows)
         if result.failed:

@@ -1,11 +1,11 @@
 """Jobs gate_bronze, gate_silver and gate_gold: validate what this run wrote before the next layer reads it.
 
-gate_bronze:
-
-The batch of a source is every ingestion batch the run committed (ops.ingested_files), so a
-batch resumed after a crash is judged with the run that finished it. A run that ingested
-nothing still runs the batch-level expectations (freshness: a missing source fails here).
-All tables are validated and recorded first; then one GateFailed names every failure.
+gate_bronze: what the run ingested. Per source, the rows of every ingestion batch the run
+committed (a batch resumed after a crash is judged with the run that finished it); the quarantine
+rows of those batches; and the run's committed files in ops.ingested_files, where the file-level
+checks judge every source at once (reconciliation with the tables, freshness: a source that never
+landed fails there, quarantine shares). All tables are validated and recorded first; then one
+GateFailed names every failure.
 
 gate_silver: after conform and identity, before gold. Tables whose rows carry the run that
 wrote them are judged on this run's rows; the identity graph and the customer profiles, which
@@ -33,11 +33,12 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import spark_schema, table_exists
-from jobs.quality.api import check
-from jobs.quality.kinds import BronzeBatch
+from jobs.common.tables import latest_version, spark_schema
+from jobs.quality.api import Batch, check_all
+from jobs.quality.gx_runner import GxSession, gx_dir
+from jobs.quality.kinds import IngestedBatches
+from jobs.quality.kinds.base import sql_ids, sql_literal
 from jobs.quality.outcomes import gate_failed
-from jobs.quality.records import write_results
 from jobs.quality.rollback import restore_before_run
 
 GATED_LAYERS = ("bronze", "silver", "gold")
@@ -73,25 +74,43 @@ def cached_views(spark: SparkSession, frames: dict[str, DataFrame]):
             frame.unpersist()
 
 
-def _read(spark: SparkSession, config: Config, table: str, schema) -> DataFrame:
+def _read(spark: SparkSession, config: Config, table: str, schema) -> tuple[DataFrame, int | None]:
+    """(the table at its latest version, that version); an empty frame and None when it does not exist."""
     path = str(config.paths.table(table))
-    if table_exists(spark, path):
-        return spark.read.format("delta").load(path)
-    return spark.createDataFrame([], spark_schema(schema))  # batch-level checks still run
+    version = latest_version(spark, path)
+    if version is None:
+        return spark.createDataFrame([], spark_schema(schema)), None  # batch-level checks still run
+    return spark.read.format("delta").option("versionAsOf", version).load(path), version
 
 
-def bronze_batch(spark: SparkSession, config: Config, source: str, batch_ids: tuple[int, ...]) -> DataFrame:
-    rows = _read(spark, config, f"bronze.{source}", bronze_schema(source))
-    return rows.where(F.col("_batch_id").isin(list(batch_ids)) if batch_ids else F.lit(False))
+def table_batch(spark: SparkSession, config: Config, table: str, where: str | None = None,
+                schema=None) -> Batch:
+    """The table's rows where the SQL predicate `where` holds (all of them without one)."""
+    rows, version = _read(spark, config, table, schema or table_schema(table))
+    return Batch(table, rows.where(where) if where else rows, version=version, where=where)
 
 
-def quarantine_batch(spark: SparkSession, config: Config, batches: dict[str, tuple[int, ...]]) -> DataFrame:
+def bronze_batch(spark: SparkSession, config: Config, source: str, batch_ids: tuple[int, ...]) -> Batch:
+    """What the run ingested into bronze.<source>: the rows of its ingestion batches."""
+    return table_batch(spark, config, f"bronze.{source}", f"_batch_id IN {sql_ids(batch_ids)}" if batch_ids
+                       else "false", bronze_schema(source))
+
+
+def quarantine_batch(spark: SparkSession, config: Config, batches: dict[str, tuple[int, ...]]) -> Batch:
     """The quarantine rows bronze wrote for the same ingestion batches."""
-    rows = _read(spark, config, "ops.quarantine", table_schema("ops.quarantine"))
+    rows, version = _read(spark, config, "ops.quarantine", table_schema("ops.quarantine"))
     cond = F.lit(False)
     for source, ids in batches.items():
         cond = cond | ((F.col("stage") == f"bronze.{source}") & F.col("batch_id").isin(list(ids)))
-    return rows.where(cond)
+    return Batch("ops.quarantine", rows.where(cond), version=version)
+
+
+def files_batch(files: DataFrame, version: int | None, batches: dict[str, tuple[int, ...]]) -> Batch:
+    """The committed ops.ingested_files rows of the same ingestion batches: one per file."""
+    cond = F.lit(False)
+    for source, ids in batches.items():
+        cond = cond | ((F.col("source") == source) & F.col("batch_id").isin(list(ids)))
+    return Batch("ops.ingested_files", files.where((F.col("status") == "committed") & cond), version=version)
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
@@ -105,19 +124,19 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         return _gate_silver(spark, config, run_id, logical_date, full_rebuild, gx_folder, now, started)
     if stage == "gold":
         return _gate_gold(spark, config, run_id, logical_date, gx_folder, now, started)
+    gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
-    files = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
+    files, files_version = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
     batches = committed_batches(files, None if full_rebuild else run_id)
     batches = {s: batches.get(s, ()) for s in sources}
-    # Every table's checks read the bookkeeping and this run's quarantine rows: cache them once.
-    shared = {"ops.ingested_files": files, "ops.quarantine": quarantine_batch(spark, config, batches)}
+    quarantine = quarantine_batch(spark, config, batches)
+    # The file-level checks read the bookkeeping and this run's quarantine rows: cache them once.
+    shared = {"ops.ingested_files": files, "ops.quarantine": quarantine.frame}
     with cached_views(spark, shared) as tables:
-        kwargs = {"logical_date": logical_date, "now": now, "gx_folder": gx_folder, "record": False,
-                  "tables": tables}
-        results = [check(spark, config, f"bronze.{s}", bronze_batch(spark, config, s, batches[s]), run_id,
-                         bronze=BronzeBatch(s, batches[s]), **kwargs) for s in sources]
-        results.append(check(spark, config, "ops.quarantine", shared["ops.quarantine"], run_id, **kwargs))
-    write_results(spark, config, results, now)  # one commit for the whole gate
+        checked = [bronze_batch(spark, config, s, batches[s]) for s in sources]
+        checked += [quarantine, files_batch(files, files_version, batches)]  # frames cached_views persisted
+        results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now, gx=gx,
+                            tables=tables, ingested=IngestedBatches(batches))  # all recorded in one commit
     failed = [r for r in results if r.failed]
     if failed:
         raise gate_failed(failed, "Silver must not read this run's bronze rows: the pipeline stops at "
@@ -135,14 +154,9 @@ def _passed(job: str, results: list, rows: int, started: float) -> JobResult:
 
 def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date, full_rebuild: bool,
                  gx_folder, now: dt.datetime, started: float) -> JobResult:
-    results = []
-    for table, run_column in SILVER_GATED.items():
-        rows = _read(spark, config, table, table_schema(table))
-        if run_column and not full_rebuild:
-            rows = rows.where(F.col(run_column) == run_id)
-        results.append(check(spark, config, table, rows, run_id, logical_date=logical_date, now=now,
-                             gx_folder=gx_folder, record=False))
-    write_results(spark, config, results, now)
+    checked = [table_batch(spark, config, table, None if full_rebuild or not run_column
+                           else f"{run_column} = {sql_literal(run_id)}") for table, run_column in SILVER_GATED.items()]
+    results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now, gx_folder=gx_folder)
     failed = [r for r in results if r.failed]
     if failed:
         raise gate_failed(failed, "Gold must not read this run's silver rows: the pipeline stops at gate_silver "
@@ -152,10 +166,8 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
 
 def _gate_gold(spark: SparkSession, config: Config, run_id: str, logical_date, gx_folder,
                now: dt.datetime, started: float) -> JobResult:
-    results = [check(spark, config, table, _read(spark, config, table, table_schema(table)), run_id,
-                     logical_date=logical_date, now=now, gx_folder=gx_folder, record=False)
-               for table in GOLD_GATED]
-    write_results(spark, config, results, now)
+    results = check_all(spark, config, [table_batch(spark, config, table) for table in GOLD_GATED], run_id,
+                        logical_date=logical_date, now=now, gx_folder=gx_folder)
     failed = [r for r in results if r.failed]
     if failed:
         restored = restore_before_run(spark, config, list(GOLD_GATED), run_id,

@@ -4,6 +4,10 @@ The GX project lives in `gx/` (all of it generated: expectations/*.yaml is the r
 Validation results are stored there, so `python -m jobs.quality.docs` can build Data Docs from
 the last gate runs. Parallel jobs (Airflow tasks) share the folder: the read-modify-write of
 great_expectations.yml and of the suite files happens under a file lock.
+
+A gate validates several tables: a GxSession opens the context once for all of them. GX takes
+seconds to import; `preload()` starts that import in a background thread so a gate's Spark work
+(reading batches, computing its SQL checks) runs meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import sys
+import threading
 from pathlib import Path
 
 from pyspark.sql import DataFrame
@@ -24,6 +30,8 @@ BATCH_DEFINITION = "whole_batch"
 # to find unexpected values, even when there are none. The gate fetches samples itself, only for
 # expectations that failed (kinds.Kind.sample).
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+# Set before GX is imported: its import logs hundreds of INFO lines ("Skipping registering function ...").
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def gx_dir(config: Config, override: str | Path | None = None) -> Path:
@@ -46,10 +54,10 @@ def _locked(folder: Path):
 
 
 def open_context(folder: Path):
+    gx_expectations()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="file", context_root_dir=str(folder))
     bars = context.variables.progress_bars
     bars = bars if isinstance(bars, dict) or bars is None else bars.to_json_dict()
@@ -84,22 +92,76 @@ def _batch_definition(context, table: str):
         return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
 
 
-def run_validation(folder: Path, suite_name: str, table: str, expectations: list, frame: DataFrame,
-                   run_name: str, run_time: dt.datetime) -> list:
-    """Validate `frame` once against all `expectations`; store the result; return per-expectation results."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
+_preloading: threading.Thread | None = None
+_preload_lock = threading.Lock()
 
-    with _locked(folder):
-        context = open_context(folder)
-        batch_definition = _batch_definition(context, table)
-        suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite))
-    result = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT,
-                            run_id=RunIdentifier(run_name=run_name,
-                                                 run_time=run_time.replace(tzinfo=dt.UTC)))
-    return list(result.results)
+
+def preload() -> None:
+    """Import GX in the background (CPU-bound Python, while the caller waits on Spark); once per process."""
+    global _preloading
+    with _preload_lock:
+        if _preloading is None and "great_expectations.expectations" not in sys.modules:
+            _preloading = threading.Thread(target=_import_gx, name="gx-import", daemon=True)
+            _preloading.start()
+
+
+def _import_gx():
+    import great_expectations  # noqa: F401
+    import great_expectations.expectations  # noqa: F401
+
+
+def gx_expectations():
+    """great_expectations.expectations, once any background import has finished: GX's modules import
+    each other circularly, so a second thread importing them meanwhile sees half-initialised modules."""
+    if _preloading is not None:
+        _preloading.join()  # an import error surfaces below, in the caller's thread
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+class GxSession:
+    """One GX file context for every validation of a gate: opened once, each suite saved once per run."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._context = None
+        preload()
+
+    def context(self):
+        if self._context is None:
+            with _locked(self.folder):
+                self._context = open_context(self.folder)
+        return self._context
+
+    def _definition(self, suite_name: str, table: str, expectations: list):
+        """Save the suite (its expectations change with every run: limits, histories) and return its
+        validation definition, re-saved only when new (GX's add_or_update would save the suite twice)."""
+        import great_expectations as gx
+
+        context = self.context()
+        with _locked(self.folder):
+            batch_definition = _batch_definition(context, table)
+            suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+            try:
+                definition = context.validation_definitions.get(suite_name)
+            except Exception:  # noqa: BLE001 - GX raises DataContextError (or a subclass) when missing
+                definition = None
+            if definition is None or definition.suite.id != suite.id or definition.data.id != batch_definition.id:
+                definition = context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite))
+        return definition
+
+    def validate(self, suite_name: str, table: str, expectations: list, frame: DataFrame,
+                 run_name: str, run_time: dt.datetime) -> list:
+        """Validate `frame` once against all `expectations`; store the result; return per-expectation results."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        definition = self._definition(suite_name, table, expectations)
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT,
+                                run_id=RunIdentifier(run_name=run_name,
+                                                     run_time=run_time.replace(tzinfo=dt.UTC)))
+        return list(result.results)
 
 
 def build_docs(folder: Path) -> Path:

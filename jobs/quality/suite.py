@@ -138,10 +138,8 @@ def _parse_spec(raw, file: str, index: int, table: str) -> Spec:
         why = "" if kind.scope == "row" else f" ({kind_name} judges the batch as a whole, not rows)"
         raise SuiteError(f"{where}: severity {severity!r} not allowed for {kind_name}{why}; "
                          f"use one of {', '.join(allowed)}")
-    layer = table.partition(".")[0]
-    if kind.layers and layer not in kind.layers:
-        raise SuiteError(f"{where}: kind {kind_name} applies to {'/'.join(kind.layers)} tables only, "
-                         f"not {table}")
+    if kind.tables and table not in kind.tables:
+        raise SuiteError(f"{where}: kind {kind_name} applies to {', '.join(kind.tables)} only, not {table}")
     why_text = raw.get("why", "")
     if not isinstance(why_text, str):
         raise SuiteError(f"{where}: 'why' must be text")

@@ -1,27 +1,30 @@
-"""Validate one batch against its whole suite with ONE Great Expectations run.
+"""Validate batches against their whole suites: ONE Great Expectations run per batch.
 
-GX costs a fixed 1-2 s per validation whatever the size, so every expectation of the suite, row
+GX costs a fixed 1-2 s per validation whatever the size, so every expectation of a suite, row
 or batch level, goes into the same run; a hidden row-count expectation gives the batch size
 without another Spark job. Samples of offending rows are fetched afterwards, and only for the
 expectations that did not hold (GX would scan the batch once per expectation to find them).
+
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import uuid
-from pathlib import Path
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.quality.errors import SuiteError
-from jobs.quality.gx_runner import run_validation
+from jobs.quality.gx_runner import GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, META_KEY, BatchContext, SqlKind, result_dict
 from jobs.quality.outcomes import Outcome, outcomes_from
 from jobs.quality.suite import Suite, check_columns_known
+
+log = logging.getLogger(__name__)
 
 ROWS_KEY = "c360_batch_rows"
 DAY_TYPES = ("string", "timestamp", "date")
@@ -55,48 +58,82 @@ def with_derived(suite: Suite, ctx: BatchContext) -> BatchContext:
     return dataclasses.replace(ctx, frame=ctx.frame.withColumns(derived), derived=tuple(derived))
 
 
-@contextlib.contextmanager
-def run_queries(suite: Suite, ctx: BatchContext):
-    """Run each SQL kind's query once, each result a temp view GX validates; clean up after."""
-    prefix = f"_gate_{uuid.uuid4().hex[:8]}"
-    batch_view = f"{prefix}_batch"
-    ctx.frame.createOrReplaceTempView(batch_view)
-    results: list[DataFrame] = []
-    views: dict[str, str] = {}
-    try:
-        for spec in suite.specs:
-            kind = KINDS[spec.kind]
-            if isinstance(kind, SqlKind):
-                # Cached: GX counts the rows, then fetches a few; the query itself runs once.
-                results.append(ctx.spark.sql(kind.query(spec, ctx).format(batch=batch_view)).persist())
-                views[spec.name] = f"{prefix}_{spec.name}"
-                results[-1].createOrReplaceTempView(views[spec.name])
-        yield dataclasses.replace(ctx, views=views)
-    finally:
-        for view in (batch_view, *views.values()):
-            ctx.spark.catalog.dropTempView(view)
-        for df in results:
-            df.unpersist()
-
-
-def evaluate(suite: Suite, ctx: BatchContext, gx_folder: Path) -> tuple[list[Outcome], int, BatchContext]:
-    """(outcome per expectation, rows in the batch, the context GX validated: derived columns added)."""
-    from great_expectations.expectations import ExpectTableRowCountToBeBetween
-
+def prepare(suite: Suite, ctx: BatchContext) -> BatchContext:
+    """Check the suite against the batch, then add the derived columns GX validates."""
     check_against_frame(suite, ctx)
-    ctx = with_derived(suite, ctx)
-    with run_queries(suite, ctx) as ctx:
-        expectations = [ExpectTableRowCountToBeBetween(
-            min_value=0, meta={ROWS_KEY: True}, description="rows in the batch (recorded with every result)")]
-        for spec in suite.specs:
-            expectations.extend(KINDS[spec.kind].expectations(spec, ctx))
-        raw = run_validation(gx_folder, suite.name, ctx.table, expectations, ctx.frame,
-                             run_name=ctx.run_id, run_time=ctx.now)
-        results = [result_dict(r) for r in raw]
-        failing = {r["meta"].get(META_KEY) for r in results if not r["success"] and not r["error"]}
-        samples = {s.name: KINDS[s.kind].sample(s, ctx) for s in suite.specs if s.name in failing}
+    return with_derived(suite, ctx)
+
+
+@contextlib.contextmanager
+def sql_results(batches: list[tuple[Suite, BatchContext]]):
+    """Run the SQL kinds of every batch, each result a temp view GX validates; clean up after.
+
+    Yields the contexts with their `views`. GX counts a result's rows, then fetches a few, so each
+    result is computed once, here, into a local checkpoint (one partition: results are what is
+    wrong, so they are small), before GX validates anything: this Spark work overlaps GX's import
+    (GxSession). A query that fails is left to GX to run again and report against its expectation.
+    """
+    if not batches:
+        yield []
+        return
+    spark = batches[0][1].spark
+    prefix = f"_gate_{uuid.uuid4().hex[:8]}"
+    views: list[str] = []
+    try:
+        queries: dict[str, DataFrame] = {}   # view name -> query
+        ready = []
+        for i, (suite, ctx) in enumerate(batches):
+            batch_view = f"{prefix}_{i}_batch"
+            ctx.frame.createOrReplaceTempView(batch_view)
+            views.append(batch_view)
+            mine = {}
+            for spec in suite.specs:
+                kind = KINDS[spec.kind]
+                if isinstance(kind, SqlKind):
+                    mine[spec.name] = f"{prefix}_{i}_{spec.name}"
+                    queries[mine[spec.name]] = spark.sql(kind.query(spec, ctx).format(batch=batch_view))
+            ready.append(dataclasses.replace(ctx, views=mine))
+        for view, query in queries.items():
+            _computed(query).createOrReplaceTempView(view)
+            views.append(view)
+        yield ready
+    finally:
+        for view in views:
+            spark.catalog.dropTempView(view)
+
+
+def _computed(query: DataFrame) -> DataFrame:
+    """The query's result, computed now; the query itself when it fails (GX reports the error)."""
+    try:
+        return query.coalesce(1).localCheckpoint()
+    except Exception as exc:  # noqa: BLE001 - GX runs the query again and reports the error as the outcome
+        log.info("a SQL check failed ahead of validation (GX will report it): %s",
+                 str(exc).strip().splitlines()[0][:200])
+        return query
+
+
+def evaluate(suite: Suite, ctx: BatchContext, gx: GxSession) -> tuple[list[Outcome], int, BatchContext]:
+    """(outcome per expectation, rows in the batch, the context GX validated).
+
+    `ctx` comes from `prepare` and, when the suite has SQL kinds, from `sql_results`.
+    """
+    expectations = [gx_expectations().ExpectTableRowCountToBeBetween(
+        min_value=0, meta={ROWS_KEY: True}, description="rows in the batch (recorded with every result)")]
+    for spec in suite.specs:
+        expectations.extend(KINDS[spec.kind].expectations(spec, ctx))
+    raw = gx.validate(suite.name, ctx.table, expectations, ctx.frame, run_name=ctx.run_id, run_time=ctx.now)
+    results = [result_dict(r) for r in raw]
+    failing = {r["meta"].get(META_KEY) for r in results if not r["success"] and not r["error"]}
+    samples = {s.name: KINDS[s.kind].sample(s, ctx) for s in suite.specs if s.name in failing}
     rows = next((r["result"].get("observed_value") for r in results if r["meta"].get(ROWS_KEY)), None)
-    return outcomes_from(suite.specs, results, samples), int(rows or 0), dataclasses.replace(ctx, views={})
+    return outcomes_from(suite.specs, results, samples), int(rows or 0), ctx
+
+
+def validate_one(suite: Suite, ctx: BatchContext, gx: GxSession) -> tuple[list[Outcome], int, BatchContext]:
+    """prepare, sql_results and evaluate for a single batch (the context returned has no views)."""
+    with sql_results([(suite, prepare(suite, ctx))]) as (ready,):
+        outcomes, rows, ctx = evaluate(suite, ready, gx)
+    return outcomes, rows, dataclasses.replace(ctx, views={})
 
 
 def drop_conditions(suite: Suite, outcomes: list[Outcome], ctx: BatchContext) -> list[tuple[str, Column]]:

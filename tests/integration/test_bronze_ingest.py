@@ -159,3 +159,20 @@ def test_a_table_another_process_created_meanwhile_is_used_not_recreated(spark, 
     assert created_meanwhile(spark, path)
     assert ensure_table(spark, config, table_schema("ops.job_watermarks")) == path
     assert spark.read.format("delta").load(path).count() == 1
+
+
+def test_latest_version_follows_every_writer(spark, tmp_path):
+    """Gates record the version they judged from the session's Delta log, which must not be stale:
+    here the writer is delta-rs, outside this JVM."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from jobs.common.tables import latest_version
+
+    path = str(tmp_path / "lake" / "ops" / "things")
+    assert latest_version(spark, path) is None
+    write_deltalake(path, pa.table({"n": [1]}))
+    assert latest_version(spark, path) == 0
+    write_deltalake(path, pa.table({"n": [2]}), mode="append")
+    assert latest_version(spark, path) == 1
+    assert spark.read.format("delta").option("versionAsOf", 1).load(path).count() == 2

@@ -7,7 +7,8 @@ validation costs seconds, so each batch is validated once and the tests read wha
   its previous version.
 - gate_bronze: real bronze ingestion; a source that never landed fails freshness; then a day
   with half the usual events fails daily_volume; then a day landed twice fails daily_volume and an
-  export whose key column is empty fails file_quarantine_share.
+  export whose key column is empty fails file_quarantine_share; a row lost from bronze after
+  ingestion fails the per-file reconciliation.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pyspark.sql import functions as F
 
 from jobs import registry
 from jobs.bronze import ingest
-from jobs.quality import BronzeBatch, GateFailed, SuiteError, check, promote
+from jobs.quality import GateFailed, IngestedBatches, SuiteError, check, promote
 from jobs.quality import gate as bronze_gate
 from jobs.quality.gx_runner import build_docs
 from jobs.quality.suite import parse_suite
@@ -122,6 +123,20 @@ def test_data_docs_are_built_from_the_stored_results(widgets):
     assert "silver_widgets" in index.read_text(encoding="utf-8")
 
 
+def test_a_check_that_fails_at_run_time_is_an_error_that_blocks(spark, tmp_path):
+    suite = parse_suite({"table": WIDGETS, "expectations": [
+        {"name": "broken", "kind": "references", "column": "color", "table": "silver.colors",
+         "where": "10 / size > 1", "severity": "warn"},   # size 0: division by zero, at run time only
+        {"name": "present", "kind": "not_null", "column": "widget_id", "severity": "fail"}]}, "inline", "silver_widgets")
+    frame = spark.createDataFrame([("w1", "red", 1), ("w2", "blue", 0)], SCHEMA)
+    result = check(spark, make_config(tmp_path), WIDGETS, frame, "r", suite=suite, now=NOW,
+                   gx_folder=tmp_path / "gx", record=False)
+    outcomes = {o.expectation: o for o in result.outcomes}
+    assert outcomes["broken"].action == "error" and "DIVIDE_BY_ZERO" in outcomes["broken"].error
+    assert outcomes["present"].action == "passed"
+    assert result.failed  # an expectation that cannot be evaluated proves nothing: it blocks, even at warn
+
+
 def test_check_refuses_drop_on_an_already_written_table(spark, tmp_path):
     with pytest.raises(SuiteError, match="nothing to drop rows from; use fail or warn for: color_known"):
         check(spark, make_config(tmp_path), WIDGETS, None, "r", suite=SUITE)
@@ -169,14 +184,19 @@ def bronze_runs(spark, tmp_path_factory):
     _land_orders(config, DAYS[5])
     _land_events(config, DAYS[5], 20)
     half_day = _ingest_and_gate(spark, config, "bronze-2", gx, DAYS[5])
+    # The same batch checked as a plain frame (no predicate to find it in the table with):
+    # daily_volume counts the table and the batch in separate scans and must judge alike.
+    events_of_run_2 = bronze_gate.committed_batches(_read(spark, config, "ops.ingested_files"), "bronze-2")["events"]
+    half_day_frame = check(spark, config, "bronze.events",
+                           bronze_gate.bronze_batch(spark, config, "events", events_of_run_2).frame,
+                           "bronze-2-frame", logical_date=DAYS[5], gx_folder=gx, record=False)
     # A row lost from bronze after ingestion counted it: only the per-file reconciliation sees it.
     DeltaTable.forPath(spark, str(config.paths.table("bronze.events"))).delete(
         "message_id = '2026-11-15-0'")
-    (batch_ids,) = bronze_gate.committed_batches(_read(spark, config, "ops.ingested_files")
-                                                 .where("source = 'events'"), "bronze-2").values()
-    lost_row = check(spark, config, "bronze.events",
-                     bronze_gate.bronze_batch(spark, config, "events", batch_ids), "bronze-3",
-                     bronze=BronzeBatch("events", batch_ids), logical_date=DAYS[5], gx_folder=gx)
+    files = _read(spark, config, "ops.ingested_files")
+    batches = bronze_gate.committed_batches(files, "bronze-2")
+    lost_row = check(spark, config, "ops.ingested_files", bronze_gate.files_batch(files, None, batches).frame,
+                     "bronze-3", ingested=IngestedBatches(batches), logical_date=DAYS[5], gx_folder=gx)
     # Run 4, two planted problems: day 7's events landed twice (a re-export under another name),
     # and an orders export whose key column is empty in every row.
     _land_events(config, DAYS[6], 40)
@@ -185,15 +205,15 @@ def bronze_runs(spark, tmp_path_factory):
     _land_orders(config, DAYS[6], count=25, key_column_empty=True)
     planted = _ingest_and_gate(spark, config, "bronze-4", gx, DAYS[6])
     return {"config": config, "missing_source": missing_source, "half_day": half_day, "lost_row": lost_row,
-            "planted": planted}
+            "planted": planted, "half_day_frame": half_day_frame}
 
 
 def test_a_missing_source_fails_the_bronze_gate(bronze_runs):
     message = str(bronze_runs["missing_source"])
-    assert "quality gate failed for bronze.orders" in message
-    assert ("newest_file_fresh [fail, freshness]: no landed file of this source has ever been ingested "
-            "(missing source?)") in message
-    assert "bronze.events" not in message
+    assert "quality gate failed for ops.ingested_files" in message
+    assert ("newest_file_fresh [fail, freshness]: 1 sources not fresh: orders: no landed file has ever "
+            "been ingested (missing source?)") in message
+    assert "quality gate failed for bronze." not in message  # the rows that did land are fine
     assert "the pipeline stops at gate_bronze" in message
 
 
@@ -204,6 +224,14 @@ def test_a_day_with_half_the_usual_events_fails_the_bronze_gate(bronze_runs):
     assert "bronze.orders" not in message
 
 
+def test_daily_volume_judges_a_batch_alike_with_or_without_its_predicate(bronze_runs):
+    gated = next(r for r in bronze_runs["half_day"].results if r.table == "bronze.events")
+    by_name = {o.expectation: o for o in gated.outcomes}
+    by_frame = {o.expectation: o for o in bronze_runs["half_day_frame"].outcomes}
+    assert by_frame["daily_volume"].action == by_name["daily_volume"].action == "failed"
+    assert by_frame["daily_volume"].observed == by_name["daily_volume"].observed
+
+
 def test_a_day_landed_twice_fails_the_bronze_gate(bronze_runs):
     message = str(bronze_runs["planted"])
     assert "quality gate failed for bronze.events" in message
@@ -212,26 +240,30 @@ def test_a_day_landed_twice_fails_the_bronze_gate(bronze_runs):
 
 def test_an_export_with_an_empty_key_column_fails_the_bronze_gate(bronze_runs):
     message = str(bronze_runs["planted"])
-    assert "quality gate failed for bronze.orders" in message
+    assert "quality gate failed for ops.ingested_files" in message
     assert ("no_file_mostly_quarantined [fail, file_quarantine_share]: 1 files mostly quarantined" in message)
-    assert ("2026-11-16/part-0.jsonl: 25 of 25 records quarantined, mostly missing_required_field "
-            "(required field 'order_id' is missing or empty)") in message
+    assert ("2026-11-16/part-0.jsonl (bronze.orders): 25 of 25 records quarantined, mostly "
+            "missing_required_field (required field 'order_id' is missing or empty)") in message
     assert "the pipeline stops at gate_bronze" in message
 
 
 def test_a_row_lost_after_ingestion_fails_the_reconciliation(bronze_runs):
     outcome = next(o for o in bronze_runs["lost_row"].outcomes if o.expectation == "files_reconcile")
     assert (outcome.action, outcome.unexpected_count) == ("failed", 1)
-    assert "2026-11-15/part-0.jsonl (batch 2): records 20, accepted 20 vs 19 in the table" in outcome.observed
+    assert ("2026-11-15/part-0.jsonl (bronze.events, batch 2): records 20, accepted 20 vs 19 in the table"
+            in outcome.observed)
 
 
 def test_bronze_gate_records_every_table_and_reconciles_files(spark, bronze_runs):
     results = _read(spark, bronze_runs["config"], "ops.quality_results").where("run_id = 'bronze-1'")
     by_table = {r.table_name: r.n for r in results.groupBy("table_name").agg(F.count("*").alias("n")).collect()}
-    assert set(by_table) == {"bronze.events", "bronze.orders", "ops.quarantine"}
+    assert set(by_table) == {"bronze.events", "bronze.orders", "ops.quarantine", "ops.ingested_files"}
     events = {r.expectation: r for r in results.where("table_name = 'bronze.events'").collect()}
-    assert events["files_reconcile"].action == "passed" and events["files_reconcile"].element_count == 200
+    assert events["message_id_present"].element_count == 200
     assert all(r.action == "passed" for r in events.values())
+    files = {r.expectation: r for r in results.where("table_name = 'ops.ingested_files'").collect()}
+    assert files["files_reconcile"].action == "passed" and files["files_reconcile"].element_count == 5
+    assert files["newest_file_fresh"].action == "failed"  # orders never landed in that run
     quarantine = results.where("table_name = 'ops.quarantine'").first()
     assert quarantine.element_count == 1  # the malformed line bronze quarantined, checked too
 

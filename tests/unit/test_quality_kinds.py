@@ -12,11 +12,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from jobs.quality.gx_runner import GxSession
 from jobs.quality.kinds import KINDS, BatchContext, rows_where
 from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
 from jobs.quality.suite import parse_suite
-from jobs.quality.validate import evaluate, with_derived
+from jobs.quality.validate import validate_one, with_derived
 from tests.conftest import make_config
 
 NOW = dt.datetime(2026, 11, 25, 12, 0)
@@ -62,7 +63,7 @@ def validated(spark, frame, suite, tmp_path_factory):
     ctx = BatchContext(spark=spark, config=make_config(tmp), table="silver.widgets", run_id="unit",
                        frame=frame, now=NOW, reference_time=NOW, logical_date=None, declared=None,
                        written=False)
-    outcomes, rows, ctx = evaluate(suite, ctx, tmp / "gx")
+    outcomes, rows, ctx = validate_one(suite, ctx, GxSession(tmp / "gx"))
     return {o.expectation: o for o in outcomes}, rows, ctx
 
 

@@ -28,10 +28,11 @@ def test_every_shipped_suite_loads(path):
     assert suite.specs
 
 
-def test_a_suite_per_bronze_source_and_for_the_quarantine():
+def test_a_suite_per_bronze_source_and_for_the_quarantine_and_the_ingested_files():
     from jobs.registry import SOURCES
 
-    assert {p.stem for p in EXPECTATIONS_DIR.glob("*.yaml")} >= {f"bronze_{s}" for s in SOURCES} | {"ops_quarantine"}
+    assert {p.stem for p in EXPECTATIONS_DIR.glob("*.yaml")} >= {f"bronze_{s}" for s in SOURCES} | {
+        "ops_quarantine", "ops_ingested_files"}
 
 
 def test_parsed_spec_has_defaults_and_column_shorthand(tmp_path):
@@ -78,8 +79,8 @@ def test_unknown_kind_lists_the_known_kinds(tmp_path):
      "field 'pattern' must be a valid regular expression"),
     ({"name": "b", "kind": "between", "column": "type", "severity": "fail"},
      "between needs min, max or both"),
-    ({"name": "f", "kind": "freshness", "max_age_hours": -1, "severity": "fail"},
-     "field 'max_age_hours' must be a non-negative number, got -1"),
+    ({"name": "v", "kind": "daily_volume", "date_column": "timestamp", "min_ratio": -1, "severity": "fail"},
+     "field 'min_ratio' must be a non-negative number, got -1"),
     ({"name": "Bad-Name", "kind": "not_null", "column": "type", "severity": "fail"},
      "name 'Bad-Name' must be snake_case"),
 ])
@@ -87,10 +88,10 @@ def test_each_mistake_is_named(tmp_path, spec, fragment):
     assert fragment in _error(tmp_path, "bronze_events", [spec])
 
 
-def test_bronze_only_kinds_are_refused_elsewhere(tmp_path):
-    message = _error(tmp_path, "silver_orders", [
+def test_ingestion_kinds_are_refused_elsewhere(tmp_path):
+    message = _error(tmp_path, "bronze_orders", [
         {"name": "fresh", "kind": "freshness", "max_age_hours": 24, "severity": "fail"}])
-    assert "kind freshness applies to bronze tables only, not silver.orders" in message
+    assert "kind freshness applies to ops.ingested_files only, not bronze.orders" in message
 
 
 def test_file_name_must_match_the_table(tmp_path):

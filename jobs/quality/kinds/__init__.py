@@ -22,7 +22,7 @@ from jobs.quality.kinds.base import (
     META_KEY,
     SEVERITIES,
     BatchContext,
-    BronzeBatch,
+    IngestedBatches,
     Kind,
     Param,
     Spec,
@@ -55,5 +55,5 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     QuarantineShare(),
 )}
 
-__all__ = ["GX_SEVERITY", "KINDS", "META_KEY", "SEVERITIES", "BatchContext", "BronzeBatch", "Kind",
+__all__ = ["GX_SEVERITY", "KINDS", "META_KEY", "SEVERITIES", "BatchContext", "IngestedBatches", "Kind",
            "Param", "Spec", "SqlKind", "result_dict", "rows_where", "valid_regex"]

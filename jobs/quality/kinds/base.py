@@ -47,11 +47,14 @@ class Spec:
 
 
 @dataclass(frozen=True)
-class BronzeBatch:
-    """What one run ingested into bronze.<source>: the ingestion batches it committed."""
+class IngestedBatches:
+    """What one run ingested: per source, the ingestion batches it committed (empty: none)."""
 
-    source: str
-    batch_ids: tuple[int, ...]
+    batches: dict[str, tuple[int, ...]]
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.batches)
 
 
 @dataclass
@@ -68,7 +71,8 @@ class BatchContext:
     logical_date: dt.date | None     # the day the run is for, when the caller knows it (Airflow)
     declared: TableSchema | None     # the table's declared schema, when schemas/ has one
     written: bool                    # True when the batch is already in the table (bronze check)
-    bronze: BronzeBatch | None = None
+    ingested: IngestedBatches | None = None   # gate_bronze: what the run ingested, for the run-level kinds
+    batch_where: str | None = None   # written batch = the table's rows where this SQL holds (None: unknown)
     derived: tuple[str, ...] = ()    # columns the kinds added to `frame` (not the table's own)
     views: dict[str, str] = field(default_factory=dict)  # SQL kind -> view of its cached result
     tables: dict[str, str] = field(default_factory=dict)  # table -> cached view the caller holds
@@ -88,10 +92,19 @@ def delta_ref(path: str) -> str:
     return "delta.`" + path.replace("`", "``").replace("{", "{{").replace("}", "}}") + "`"
 
 
+def sql_literal(value: str) -> str:
+    """A Spark SQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def template_safe(sql: str) -> str:
+    """SQL text to embed in a kind's query, which is str.format-ed ({batch})."""
+    return sql.replace("{", "{{").replace("}", "}}")
+
+
 def sql_str(value: str) -> str:
-    """A SQL string literal (also safe inside GX's str.format of the query)."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return "'" + escaped.replace("{", "{{").replace("}", "}}") + "'"
+    """A SQL string literal to embed in a kind's query."""
+    return template_safe(sql_literal(value))
 
 
 def sql_ts(value: dt.datetime) -> str:
@@ -108,9 +121,9 @@ def sql_ids(values: tuple[int, ...]) -> str:
 
 def gx_module():
     # Imported on first use: GX takes seconds to import, and most callers never need it.
-    import great_expectations.expectations as gxe
+    from jobs.quality.gx_runner import gx_expectations
 
-    return gxe
+    return gx_expectations()
 
 
 # --- the kind protocol ------------------------------------------------------------------------
@@ -118,7 +131,7 @@ class Kind:
     name: ClassVar[str]
     scope: ClassVar[str]                        # "row" (may drop) or "batch" (fail or warn)
     params: ClassVar[tuple[Param, ...]] = ()
-    layers: ClassVar[tuple[str, ...] | None] = None   # restrict to tables of these layers
+    tables: ClassVar[tuple[str, ...] | None] = None   # restrict to these tables
     summary: ClassVar[str] = ""
 
     def columns(self, spec: Spec) -> list[str]:

@@ -14,6 +14,7 @@ from jobs.quality.kinds.base import (
     gx_module,
     quoted,
     raise_suite,
+    template_safe,
 )
 
 
@@ -121,9 +122,19 @@ class DailyVolume(SqlKind):
         day = col if kind == "date" else (f"to_date({col})" if kind == "timestamp"
                                           else f"to_date(try_cast({col} AS TIMESTAMP))")
         # Days are counted over the whole table, so a day spread over several runs is judged whole.
-        sources = [f"SELECT {day} AS day FROM {ctx.table_ref(ctx.table)}"] if ctx.table_exists(ctx.table) else []
-        if not ctx.written or not sources:
-            sources.append(f"SELECT {day} AS day FROM {{batch}}")
+        # A batch already written as a slice of the table (ctx.batch_where) is found in the same scan.
+        table = ctx.table_exists(ctx.table)
+        if ctx.written and table and ctx.batch_where:
+            daily = (f"SELECT day, count(*) AS n, count_if(in_batch) > 0 AS touched FROM (SELECT {day} AS day, "
+                     f"({template_safe(ctx.batch_where)}) AS in_batch FROM {ctx.table_ref(ctx.table)}) "
+                     f"WHERE day IS NOT NULL GROUP BY day")
+        else:
+            sources = [f"SELECT {day} AS day FROM {ctx.table_ref(ctx.table)}"] if table else []
+            if not ctx.written or not table:
+                sources.append(f"SELECT {day} AS day FROM {{batch}}")
+            daily = (f"SELECT c.day, c.n, t.day IS NOT NULL AS touched FROM (SELECT day, count(*) AS n "
+                     f"FROM ({' UNION ALL '.join(sources)}) WHERE day IS NOT NULL GROUP BY day) c "
+                     f"LEFT JOIN (SELECT DISTINCT {day} AS day FROM {{batch}}) t ON c.day = t.day")
         k, lo, hi = int(spec["trailing_days"]), float(spec["min_ratio"]), spec["max_ratio"]
         out_of_range = f"n <= {lo} * trailing_avg" + (f" OR n >= {float(hi)} * trailing_avg" if hi else "")
         window = f"OVER (ORDER BY day ROWS BETWEEN {k} PRECEDING AND 1 PRECEDING)"
@@ -131,18 +142,15 @@ class DailyVolume(SqlKind):
         # e.g. with events whose UTC time falls after midnight: they are judged by a later run.
         logical = f"DATE '{ctx.logical_date:%Y-%m-%d}'" if ctx.logical_date else "CAST(NULL AS DATE)"
         return f"""
-            WITH touched AS (SELECT DISTINCT {day} AS day FROM {{batch}}),
-            daily AS (SELECT day, count(*) AS n FROM ({' UNION ALL '.join(sources)}) WHERE day IS NOT NULL
-                      GROUP BY day),
-            scored AS (SELECT day, n, avg(n) {window} AS trailing_avg, count(n) {window} AS history_days,
+            WITH daily AS ({daily}),
+            scored AS (SELECT day, n, touched, avg(n) {window} AS trailing_avg, count(n) {window} AS history_days,
                               greatest({logical}, date_sub(max(day) OVER (), 1)) AS last_judged
                        FROM daily)
-            SELECT CAST(s.day AS STRING) AS day, s.n, CAST(round(s.trailing_avg) AS BIGINT) AS trailing_avg,
-                   s.history_days
-            FROM scored s JOIN touched t ON s.day = t.day
-            WHERE s.day <= s.last_judged
-              AND s.history_days >= {int(spec['min_history_days'])} AND ({out_of_range})
-            ORDER BY s.day"""
+            SELECT CAST(day AS STRING) AS day, n, CAST(round(trailing_avg) AS BIGINT) AS trailing_avg, history_days
+            FROM scored
+            WHERE touched AND day <= last_judged
+              AND history_days >= {int(spec['min_history_days'])} AND ({out_of_range})
+            ORDER BY day"""
 
     def describe(self, spec, ctx):
         bounds = f"more than {spec['min_ratio']}x" + (f" and less than {spec['max_ratio']}x" if spec["max_ratio"] else "")

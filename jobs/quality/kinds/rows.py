@@ -167,6 +167,9 @@ IDENTIFIER_PATTERNS = {
               + _ALONE_AFTER),
     "ip_address": _ALONE_BEFORE + r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}" + r"(?=$|[^0-9.A-Za-z_])",
 }
+# A character every match contains: the regex runs only on text holding it. Java's regex search
+# tries every start position, so on text that cannot match the literal test is ~5x cheaper.
+REQUIRED_CHARACTER = {"email": "@", "ip_address": "."}
 TEXT_TYPES = ("string", "array", "map")
 
 
@@ -185,7 +188,10 @@ class NoDirectIdentifiers(Kind):
         for column in reversed(self._scanned(spec, ctx)):
             text = F.col(column).cast("string")  # arrays and maps as their text: every element scanned
             for label, pattern in reversed(IDENTIFIER_PATTERNS.items()):
-                found = F.when(text.rlike(pattern), F.lit(f"{label} in {column}")).otherwise(found)
+                looks = text.rlike(pattern)
+                if label in REQUIRED_CHARACTER:
+                    looks = text.contains(REQUIRED_CHARACTER[label]) & looks
+                found = F.when(looks, F.lit(f"{label} in {column}")).otherwise(found)
         return {derived_name(spec, "found"): found}
 
     def columns(self, spec):
