@@ -31,6 +31,12 @@ class JobError(PipelineError):
     """A job was asked for something it cannot do (unknown job, bad argument)."""
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (Spark's run on for pages), or its type when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 def report(exc: PipelineError) -> int:
     """What every command-line entry point does with a deliberate error: one line, no trace."""
     print(f"error: {exc}", file=sys.stderr)

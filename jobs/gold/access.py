@@ -22,7 +22,7 @@ import yaml
 
 from jobs.common.config import Config
 from jobs.common.contracts import SCHEMAS_DIR
-from jobs.common.errors import PipelineError
+from jobs.common.errors import PipelineError, first_line
 
 ANALYST_LAYERS = ("gold", "silver")
 MAX_ROWS = 1000
@@ -136,4 +136,4 @@ def shell(spark, config: Config, query: str | None = None) -> int:
         try:
             run_statement(spark, config, text.rstrip(";"))
         except (PipelineError, PySparkException) as exc:
-            print(f"error: {str(exc).strip().splitlines()[0]}")
+            print(f"error: {first_line(exc)}")

@@ -37,7 +37,7 @@ from pyspark.sql.types import MapType
 
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
-from jobs.common.errors import JobError
+from jobs.common.errors import JobError, first_line
 from jobs.common.results import JobResult
 from jobs.common.tables import ensure_table, spark_schema, table_exists
 from jobs.gold.common import (
@@ -369,7 +369,7 @@ def changed_rows(spark: SparkSession, path: str, since: int, until: int) -> Data
         old = set(before.inputFiles())
     except Exception as exc:  # noqa: BLE001 - vacuumed or expired history: the caller rebuilds
         log.warning("%s: version %d is no longer readable (%s); recomputing everyone", path, since,
-                    str(exc).splitlines()[0][:200])
+                    first_line(exc, 200))
         return None
     after = read_table(spark, path, until)
     new = set(after.inputFiles())

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from jobs.common.errors import PipelineError, report
+from jobs.common.errors import PipelineError, first_line, report
 from jobs.gold.access import analyst_tables, refuse_restricted
 
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         return report(exc)
     except Exception as exc:  # noqa: BLE001 - DuckDB's own errors (syntax, unknown column): one line
-        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)

@@ -35,7 +35,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructType
 
-from jobs.common.errors import PipelineError
+from jobs.common.errors import PipelineError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,7 @@ def validate_segments(spark: SparkSession, segments: tuple[Segment, ...], schema
                 if name == SEGMENTS_COLUMN:
                     raise SegmentError(f"{where}: a condition cannot use other segments' membership") from None
                 raise SegmentError(f"{where} {_unknown_column(name, columns)}") from None
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else condition
-            raise SegmentError(f"{where} is not valid Spark SQL over customer_360: {first}") from None
+            raise SegmentError(f"{where} is not valid Spark SQL over customer_360: {first_line(exc)}") from None
         if not isinstance(dtype, BooleanType):
             raise SegmentError(f"{where} gives {dtype.simpleString()}, not a boolean: write a comparison "
                                "such as `orders_365d >= 4`")

@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import registry
@@ -96,21 +96,24 @@ def bronze_batch(spark: SparkSession, config: Config, source: str, batch_ids: tu
                        else "false", bronze_schema(source))
 
 
+def _of_batches(batches: dict[str, tuple[int, ...]], source_column: str, prefix: str = "") -> Column:
+    """Rows of these ingestion batches: `source_column` = prefix + source and batch_id among its ids."""
+    cond = F.lit(False)
+    for source, ids in batches.items():
+        cond = cond | ((F.col(source_column) == prefix + source) & F.col("batch_id").isin(list(ids)))
+    return cond
+
+
 def quarantine_batch(spark: SparkSession, config: Config, batches: dict[str, tuple[int, ...]]) -> Batch:
     """The quarantine rows bronze wrote for the same ingestion batches."""
     rows, version = _read(spark, config, "ops.quarantine", table_schema("ops.quarantine"))
-    cond = F.lit(False)
-    for source, ids in batches.items():
-        cond = cond | ((F.col("stage") == f"bronze.{source}") & F.col("batch_id").isin(list(ids)))
-    return Batch("ops.quarantine", rows.where(cond), version=version)
+    return Batch("ops.quarantine", rows.where(_of_batches(batches, "stage", "bronze.")), version=version)
 
 
 def files_batch(files: DataFrame, version: int | None, batches: dict[str, tuple[int, ...]]) -> Batch:
     """The committed ops.ingested_files rows of the same ingestion batches: one per file."""
-    cond = F.lit(False)
-    for source, ids in batches.items():
-        cond = cond | ((F.col("source") == source) & F.col("batch_id").isin(list(ids)))
-    return Batch("ops.ingested_files", files.where((F.col("status") == "committed") & cond), version=version)
+    return Batch("ops.ingested_files", files.where((F.col("status") == "committed") & _of_batches(batches, "source")),
+                 version=version)
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,

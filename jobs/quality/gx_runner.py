@@ -2,8 +2,9 @@
 
 The GX project lives in `gx/` (all of it generated: expectations/*.yaml is the reviewed source).
 Validation results are stored there, so `python -m jobs.quality.docs` can build Data Docs from
-the last gate runs. Parallel jobs (Airflow tasks) share the folder: the read-modify-write of
-great_expectations.yml and of the suite files happens under a file lock.
+the last gate runs. Parallel jobs (Airflow tasks) share the folder: every write to it happens under
+a file lock, and a change to great_expectations.yml (a table's first asset) is made on a copy
+re-read under that lock.
 
 A gate validates several tables: a GxSession opens the context once for all of them. GX takes
 seconds to import; `preload()` starts that import in a background thread so a gate's Spark work
@@ -67,6 +68,17 @@ def open_context(folder: Path):
         context.variables.analytics_enabled = False
         context.variables.save()
     return context
+
+
+def _existing_batch_definition(context, table: str):
+    """The table's batch definition when this context already has it (nothing written), else None."""
+    try:
+        source = context.data_sources.get(DATASOURCE)
+        if source is None or source.persist:
+            return None
+        return source.get_asset(table).get_batch_definition(BATCH_DEFINITION)
+    except LookupError:
+        return None
 
 
 def _batch_definition(context, table: str):
@@ -141,7 +153,12 @@ class GxSession:
 
         context = self.context()
         with _locked(self.folder):
-            batch_definition = _batch_definition(context, table)
+            batch_definition = _existing_batch_definition(context, table)
+            if batch_definition is None:
+                # Adding one rewrites great_expectations.yml from the context's copy: re-read it
+                # under the lock, or assets other processes added since this one opened are lost.
+                context = self._context = open_context(self.folder)
+                batch_definition = _batch_definition(context, table)
             suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
             try:
                 definition = context.validation_definitions.get(suite_name)

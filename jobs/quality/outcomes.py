@@ -50,7 +50,7 @@ class GateResult:
     rows_in: int
     rows_dropped: int = 0
     promoted: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0            # check_all: this table's GX run (the SQL checks of all tables run before, together)
 
     @property
     def rows_promoted(self) -> int:

@@ -195,6 +195,12 @@ def _typed(p: Param, value, where: str):
         if not isinstance(items, list) or not items or not all(isinstance(c, str) and c for c in items):
             bad("a column name or a non-empty list of column names")
         return tuple(items)
+    if p.type == "number_map":
+        if not isinstance(value, dict) or not value or not all(
+                isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for k, v in value.items()):
+            bad("a mapping of names to non-negative numbers, e.g. {campaigns: 168}")
+        return dict(value)
     if p.type == "values":
         if not isinstance(value, list) or not value or any(isinstance(v, (dict, list)) for v in value):
             bad("a non-empty list of plain values")

@@ -18,6 +18,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.common.errors import first_line
 from jobs.quality.errors import SuiteError
 from jobs.quality.gx_runner import GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, META_KEY, BatchContext, SqlKind, result_dict
@@ -39,8 +40,7 @@ def check_against_frame(suite: Suite, ctx: BatchContext) -> None:
             try:
                 _ = ctx.frame.select(F.expr(spec["sql"])).schema  # analysis only, no Spark job
             except AnalysisException as exc:  # ParseException included
-                first = str(exc).strip().splitlines()[0]
-                raise SuiteError(f"{spec.where}: sql does not work on {ctx.table}: {first}") from None
+                raise SuiteError(f"{spec.where}: sql does not work on {ctx.table}: {first_line(exc)}") from None
         day_param = DAY_PARAMS.get(spec.kind)
         if day_param and ctx.column_type(spec[day_param]) not in DAY_TYPES:
             raise SuiteError(f"{spec.where}: column '{spec[day_param]}' is "
@@ -69,9 +69,11 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
     """Run the SQL kinds of every batch, each result a temp view GX validates; clean up after.
 
     Yields the contexts with their `views`. GX counts a result's rows, then fetches a few, so each
-    result is computed once, here, into a local checkpoint (one partition: results are what is
-    wrong, so they are small), before GX validates anything: this Spark work overlaps GX's import
-    (GxSession). A query that fails is left to GX to run again and report against its expectation.
+    result is computed once, here, into a local checkpoint (results are what is wrong, so they are
+    small; Spark frees them once unreferenced), before GX validates anything: this Spark work
+    overlaps GX's import (GxSession). A query that does not analyse is a suite problem
+    (SuiteError naming the expectation); one that fails while running is left to GX to run again
+    and report as the expectation's outcome.
     """
     if not batches:
         yield []
@@ -91,7 +93,8 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
                 kind = KINDS[spec.kind]
                 if isinstance(kind, SqlKind):
                     mine[spec.name] = f"{prefix}_{i}_{spec.name}"
-                    queries[mine[spec.name]] = spark.sql(kind.query(spec, ctx).format(batch=batch_view))
+                    queries[mine[spec.name]] = _analysed(spark, kind.query(spec, ctx).format(batch=batch_view),
+                                                         spec, ctx.table)
             ready.append(dataclasses.replace(ctx, views=mine))
         for view, query in queries.items():
             _computed(query).createOrReplaceTempView(view)
@@ -102,13 +105,21 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
             spark.catalog.dropTempView(view)
 
 
+def _analysed(spark, sql: str, spec, table: str) -> DataFrame:
+    """The check's query, analysed (Spark resolves names and types now, reads nothing)."""
+    try:
+        return spark.sql(sql)
+    except AnalysisException as exc:  # ParseException included: a parameter that does not fit the data
+        raise SuiteError(f"{spec.where}: its {spec.kind} query does not work on {table}: "
+                         f"{first_line(exc)}") from None
+
+
 def _computed(query: DataFrame) -> DataFrame:
     """The query's result, computed now; the query itself when it fails (GX reports the error)."""
     try:
-        return query.coalesce(1).localCheckpoint()
+        return query.localCheckpoint()
     except Exception as exc:  # noqa: BLE001 - GX runs the query again and reports the error as the outcome
-        log.info("a SQL check failed ahead of validation (GX will report it): %s",
-                 str(exc).strip().splitlines()[0][:200])
+        log.info("a SQL check failed ahead of validation (GX will report it): %s", first_line(exc, 200))
         return query
 
 

@@ -254,6 +254,42 @@ def test_a_row_lost_after_ingestion_fails_the_reconciliation(bronze_runs):
             in outcome.observed)
 
 
+def test_freshness_judges_each_source_by_its_own_limit(spark, bronze_runs, tmp_path):
+    config = bronze_runs["config"]
+    suite = parse_suite({"table": "ops.ingested_files", "expectations": [
+        {"name": "all_daily", "kind": "freshness", "max_age_hours": 48, "severity": "fail"},
+        {"name": "orders_yearly", "kind": "freshness", "max_age_hours": 48,
+         "max_age_hours_by_source": {"orders": 24 * 400}, "severity": "fail"}]}, "inline", "ops_ingested_files")
+    files = _read(spark, config, "ops.ingested_files")
+    # Judged a month after the files landed: every source is stale, unless its own limit says otherwise.
+    result = check(spark, config, "ops.ingested_files", files, "late", suite=suite, record=False,
+                   logical_date=dt.date.today() + dt.timedelta(days=30), gx_folder=tmp_path / "gx")
+    outcomes = {o.expectation: o for o in result.outcomes}
+    assert outcomes["all_daily"].observed.startswith("2 sources not fresh: events: newest landed file was modified at ")
+    assert "; orders: newest landed file was modified at " in outcomes["all_daily"].observed
+    assert outcomes["orders_yearly"].observed.startswith("1 sources not fresh: events: ")
+    assert "more than 48 h before the run" in outcomes["orders_yearly"].observed
+    with pytest.raises(SuiteError, match="names unknown source.*'ordres'"):
+        check(spark, config, "ops.ingested_files", files, "typo", record=False, gx_folder=tmp_path / "gx",
+              suite=parse_suite({"table": "ops.ingested_files", "expectations": [
+                  {"name": "f", "kind": "freshness", "max_age_hours": 48, "max_age_hours_by_source": {"ordres": 1},
+                   "severity": "fail"}]}, "inline", "ops_ingested_files"))
+
+
+def test_bookkeeping_whose_counts_do_not_add_up_fails(spark, bronze_runs, tmp_path):
+    config = bronze_runs["config"]
+    files = _read(spark, config, "ops.ingested_files")
+    batches = bronze_gate.committed_batches(files, "bronze-2")
+    rows = bronze_gate.files_batch(files, None, batches).frame
+    tampered = rows.withColumn("accepted", F.when(F.col("source") == "orders", F.col("accepted") + 1)
+                               .otherwise(F.col("accepted")))
+    result = check(spark, config, "ops.ingested_files", tampered, "tampered", ingested=IngestedBatches(batches),
+                   logical_date=DAYS[5], gx_folder=tmp_path / "gx", record=False)
+    outcomes = {o.expectation: o for o in result.outcomes}
+    assert (outcomes["counts_add_up"].action, outcomes["counts_add_up"].unexpected_count) == ("failed", 1)
+    assert outcomes["files_reconcile"].action == "failed"  # one more accepted than bronze.orders holds
+
+
 def test_bronze_gate_records_every_table_and_reconciles_files(spark, bronze_runs):
     results = _read(spark, bronze_runs["config"], "ops.quality_results").where("run_id = 'bronze-1'")
     by_table = {r.table_name: r.n for r in results.groupBy("table_name").agg(F.count("*").alias("n")).collect()}

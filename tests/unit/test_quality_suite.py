@@ -88,6 +88,17 @@ def test_each_mistake_is_named(tmp_path, spec, fragment):
     assert fragment in _error(tmp_path, "bronze_events", [spec])
 
 
+@pytest.mark.parametrize("spec, fragment", [
+    ({"name": "f", "kind": "freshness", "max_age_hours": -1, "severity": "fail"},
+     "field 'max_age_hours' must be a non-negative number, got -1"),
+    ({"name": "f", "kind": "freshness", "max_age_hours": 48, "max_age_hours_by_source": {"campaigns": "weekly"},
+      "severity": "fail"},
+     "field 'max_age_hours_by_source' must be a mapping of names to non-negative numbers, e.g. {campaigns: 168}"),
+])
+def test_ingestion_kind_mistakes_are_named(tmp_path, spec, fragment):
+    assert fragment in _error(tmp_path, "ops_ingested_files", [spec])
+
+
 def test_ingestion_kinds_are_refused_elsewhere(tmp_path):
     message = _error(tmp_path, "bronze_orders", [
         {"name": "fresh", "kind": "freshness", "max_age_hours": 24, "severity": "fail"}])

@@ -25,7 +25,7 @@ SQL_TYPE = "unexpected_rows_expectation"
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: str            # str | number | int | columns | values | regex | sql
+    type: str            # str | number | int | columns | values | regex | sql | number_map
     required: bool = False
     default: Any = None
     help: str = ""
@@ -51,10 +51,6 @@ class IngestedBatches:
     """What one run ingested: per source, the ingestion batches it committed (empty: none)."""
 
     batches: dict[str, tuple[int, ...]]
-
-    @property
-    def sources(self) -> list[str]:
-        return list(self.batches)
 
 
 @dataclass
@@ -176,7 +172,7 @@ class SqlKind(Kind):
     """Batch kinds defined by one Spark SQL query selecting what is wrong ({batch} is the batch).
 
     GX runs such a query twice (a count, then a fetch of up to 200 rows), and these queries
-    read whole tables; so the gate runs each once (validate.run_queries) and GX validates its
+    read whole tables; so the gate runs each once (validate.sql_results) and GX validates its
     result, a temp view named in ctx.views. The query text stays in the expectation's meta.
     """
 

@@ -67,7 +67,7 @@ class References(SqlKind):
     def query(self, spec, ctx):
         col, ref_col = quoted(spec["column"]), quoted(spec["ref_column"] or spec["column"])
         keys = f"SELECT {col} FROM {{batch}} WHERE {col} IS NOT NULL" + (
-            f" AND ({spec['where']})" if spec["where"] else "")
+            f" AND ({template_safe(spec['where'])})" if spec["where"] else "")
         if not ctx.table_exists(spec["table"]):
             return keys  # nothing can be referenced yet: every key is an orphan
         return f"SELECT b.{col} FROM ({keys}) b LEFT ANTI JOIN {ctx.table_ref(spec['table'])} r ON b.{col} = r.{ref_col}"
