@@ -12,7 +12,7 @@ check(spark, config, "bronze.events", rows_of_the_run, run_id)
     ingestion, gated before silver reads it); it returns the result, the caller decides.
 check_all(spark, config, [Batch("bronze.events", rows, ...), ...], run_id)
     `check` for the batches of a whole gate at once: one GX context, and the SQL checks of
-    every batch computed by one Spark job.
+    every batch computed once, before any GX run, and recorded in one commit.
 """
 
 from __future__ import annotations

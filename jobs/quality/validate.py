@@ -4,7 +4,6 @@ GX costs a fixed 1-2 s per validation whatever the size, so every expectation of
 or batch level, goes into the same run; a hidden row-count expectation gives the batch size
 without another Spark job. Samples of offending rows are fetched afterwards, and only for the
 expectations that did not hold (GX would scan the batch once per expectation to find them).
-
 """
 
 from __future__ import annotations
