@@ -62,12 +62,12 @@ def reference_time(logical_date: dt.date | None, now: dt.datetime) -> dt.datetim
 
 
 def _context(spark, config, table, frame, run_id, *, written, logical_date, now, ingested=None,
-             tables=None, batch_where=None) -> BatchContext:
+             tables=None, batch_where=None, versions=None) -> BatchContext:
     now = now or utc_now()
     return BatchContext(spark=spark, config=config, table=table, run_id=run_id, frame=frame, now=now,
                         reference_time=reference_time(logical_date, now), logical_date=logical_date,
                         declared=declared_schema(table), written=written, ingested=ingested, batch_where=batch_where,
-                        tables=dict(tables or {}))
+                        tables=dict(tables or {}), versions={} if versions is None else versions)
 
 
 def _suite(table: str, suite: Suite | str | None) -> Suite:
@@ -111,6 +111,8 @@ def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id:
     started = time.monotonic()
     now = now or utc_now()
     gx = gx or GxSession(gx_dir(config, gx_folder))   # starts importing GX while Spark works below
+    # Every check reads one version of each table: a batch's own where the caller pinned it.
+    versions = {b.table: b.version for b in batches if b.version is not None}
     prepared = []
     for b in batches:
         suite = _suite(b.table, b.suite)
@@ -119,14 +121,16 @@ def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id:
             raise SuiteError(f"{suite.path}: {b.table} is checked after its write, so there is nothing to "
                              f"drop rows from; use fail or warn for: {names}")
         ctx = _context(spark, config, b.table, b.frame, run_id, written=True, logical_date=logical_date,
-                       now=now, ingested=ingested, tables=tables, batch_where=b.where)
+                       now=now, ingested=ingested, tables=tables, batch_where=b.where, versions=versions)
         prepared.append((suite, prepare(suite, ctx)))
     results = []
     with sql_results(prepared) as ready:
         for b, (suite, _), ctx in zip(batches, prepared, ready, strict=True):
             table_started = time.monotonic()
             outcomes, rows, _ = evaluate(suite, ctx, gx)
-            version = b.version if b.version is not None else table_version(spark, config, b.table)
+            version = b.version if b.version is not None else versions.get(b.table)
+            if version is None:  # no check read the table: its version now
+                version = table_version(spark, config, b.table)
             result = GateResult(table=b.table, suite=suite.name, run_id=run_id, table_version=version,
                                 outcomes=outcomes, rows_in=rows)
             result.seconds = time.monotonic() - table_started

@@ -19,7 +19,7 @@ rollback), so the published tables stay at their last gated state.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -60,17 +60,28 @@ def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[i
     return {source: tuple(sorted(ids)) for source, ids in batches.items()}
 
 
-@contextlib.contextmanager
-def cached_views(spark: SparkSession, frames: dict[str, DataFrame]):
-    """Cache small tables every table's checks read, once per gate; yield table -> temp view."""
-    views = {table: f"_gate_{table.replace('.', '_')}_{uuid.uuid4().hex[:8]}" for table in frames}
-    try:
-        for table, frame in frames.items():
-            frame.persist().createOrReplaceTempView(views[table])
-        yield views
-    finally:
-        for table, frame in frames.items():
-            spark.catalog.dropTempView(views[table])
+class CachedViews:
+    """Small tables every table's checks read, cached once per gate as temp views (`views`: table ->
+    view, for check_all's `tables`); uncached and dropped when the `with` block ends."""
+
+    def __init__(self, spark: SparkSession):
+        self.spark, self.views, self._frames = spark, {}, []
+
+    def add(self, table: str, frame: DataFrame) -> DataFrame:
+        """Cache `frame` as the view of `table`; the cached frame (first read caches it)."""
+        frame = frame.persist()
+        self._frames.append(frame)
+        self.views[table] = f"_gate_{table.replace('.', '_')}_{uuid.uuid4().hex[:8]}"
+        frame.createOrReplaceTempView(self.views[table])
+        return frame
+
+    def __enter__(self) -> CachedViews:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for view in self.views.values():
+            self.spark.catalog.dropTempView(view)
+        for frame in self._frames:
             frame.unpersist()
 
 
@@ -129,17 +140,19 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         return _gate_gold(spark, config, run_id, logical_date, gx_folder, now, started)
     gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
-    files, files_version = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
-    batches = committed_batches(files, None if full_rebuild else run_id)
-    batches = {s: batches.get(s, ()) for s in sources}
-    quarantine = quarantine_batch(spark, config, batches)
-    # The file-level checks read the bookkeeping and this run's quarantine rows: cache them once.
-    shared = {"ops.ingested_files": files, "ops.quarantine": quarantine.frame}
-    with cached_views(spark, shared) as tables:
+    # The file-level checks read the bookkeeping and this run's quarantine rows: cached once (the
+    # bookkeeping as it is first read, to find the run's batches).
+    with CachedViews(spark) as cache:
+        files, files_version = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
+        files = cache.add("ops.ingested_files", files)
+        batches = committed_batches(files, None if full_rebuild else run_id)
+        batches = {s: batches.get(s, ()) for s in sources}
+        quarantine = quarantine_batch(spark, config, batches)
+        quarantine = dataclasses.replace(quarantine, frame=cache.add("ops.quarantine", quarantine.frame))
         checked = [bronze_batch(spark, config, s, batches[s]) for s in sources]
-        checked += [quarantine, files_batch(files, files_version, batches)]  # frames cached_views persisted
+        checked += [quarantine, files_batch(files, files_version, batches)]
         results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now, gx=gx,
-                            tables=tables, ingested=IngestedBatches(batches))  # all recorded in one commit
+                            tables=cache.views, ingested=IngestedBatches(batches))  # all recorded in one commit
     failed = [r for r in results if r.failed]
     if failed:
         raise gate_failed(failed, "Silver must not read this run's bronze rows: the pipeline stops at "

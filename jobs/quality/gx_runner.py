@@ -70,24 +70,17 @@ def open_context(folder: Path):
     return context
 
 
-def _existing_batch_definition(context, table: str):
-    """The table's batch definition when this context already has it (nothing written), else None."""
-    try:
-        source = context.data_sources.get(DATASOURCE)
-        if source is None or source.persist:
-            return None
-        return source.get_asset(table).get_batch_definition(BATCH_DEFINITION)
-    except LookupError:
-        return None
-
-
-def _batch_definition(context, table: str):
-    """Get-or-add (never replace): replacing the datasource would drop the other tables' assets."""
+def _batch_definition(context, table: str, *, add: bool):
+    """The table's batch definition. add=False: None when the context lacks any part of it (nothing
+    is written); add=True: the missing parts are added, never replaced (replacing the datasource
+    would drop the other tables' assets)."""
     try:
         source = context.data_sources.get(DATASOURCE)
     except LookupError:
         source = None
     if source is None or source.persist:
+        if not add:
+            return None
         # GX caches every batch it validates unless told not to, and never releases it: a whole
         # bronze table pinned in memory. promote() caches its batch itself; check() reads
         # only the columns each aggregation needs.
@@ -97,11 +90,13 @@ def _batch_definition(context, table: str):
     try:
         asset = source.get_asset(table)
     except LookupError:
+        if not add:
+            return None
         asset = source.add_dataframe_asset(table)
     try:
         return asset.get_batch_definition(BATCH_DEFINITION)
     except LookupError:
-        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION) if add else None
 
 
 _preloading: threading.Thread | None = None
@@ -153,12 +148,12 @@ class GxSession:
 
         context = self.context()
         with _locked(self.folder):
-            batch_definition = _existing_batch_definition(context, table)
+            batch_definition = _batch_definition(context, table, add=False)
             if batch_definition is None:
                 # Adding one rewrites great_expectations.yml from the context's copy: re-read it
                 # under the lock, or assets other processes added since this one opened are lost.
                 context = self._context = open_context(self.folder)
-                batch_definition = _batch_definition(context, table)
+                batch_definition = _batch_definition(context, table, add=True)
             suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
             try:
                 definition = context.validation_definitions.get(suite_name)

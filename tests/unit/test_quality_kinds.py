@@ -153,3 +153,16 @@ def test_failure_message_names_table_expectation_observed_value_and_what_to_do()
     rows = result_rows(result, NOW)
     assert [(r[4], r[7], r[8], r[10]) for r in rows] == [("order_id_present", False, "failed", 3),
                                                          ("late", False, "warned", None)]
+
+
+def test_checks_read_the_version_first_resolved_not_a_later_commit(spark, frame, tmp_path):
+    config = make_config(tmp_path)
+    path = str(config.paths.table("silver.things"))
+    spark.range(5).write.format("delta").save(path)
+    ctx = BatchContext(spark=spark, config=config, table="silver.widgets", run_id="unit", frame=frame,
+                       now=NOW, reference_time=NOW, logical_date=None, declared=None, written=True)
+    assert ctx.table_exists("silver.things") and not ctx.table_exists("silver.missing")
+    first = ctx.table_ref("silver.things")
+    spark.range(3).write.format("delta").mode("append").save(path)  # lands while the gate runs
+    assert ctx.table_ref("silver.things") == first and first.endswith("VERSION AS OF 0")
+    assert spark.sql(f"SELECT count(*) AS n FROM {first}").first()["n"] == 5

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.contracts import TableSchema
-from jobs.common.tables import table_exists
+from jobs.common.tables import latest_version
 
 SEVERITIES = ("fail", "drop", "warn")
 GX_SEVERITY = {"fail": "critical", "drop": "warning", "warn": "info"}
@@ -72,16 +72,29 @@ class BatchContext:
     derived: tuple[str, ...] = ()    # columns the kinds added to `frame` (not the table's own)
     views: dict[str, str] = field(default_factory=dict)  # SQL kind -> view of its cached result
     tables: dict[str, str] = field(default_factory=dict)  # table -> cached view the caller holds
+    # table -> the version its checks read (None: no table); shared by the contexts of one check_all
+    versions: dict[str, int | None] = field(default_factory=dict)
 
     def column_type(self, name: str) -> str:
         return self.frame.schema[name].dataType.typeName()
 
+    def table_version(self, table: str) -> int | None:
+        """The version of `table` the checks read: its latest when first asked, then that one, so a
+        commit landing while a gate runs cannot give two checks (or a check and its batch) two versions."""
+        if table not in self.versions:
+            self.versions[table] = latest_version(self.spark, str(self.config.paths.table(table)))
+        return self.versions[table]
+
     def table_ref(self, table: str) -> str:
-        """Spark SQL reference to a table: the caller's cached view of it, else the Delta path."""
-        return self.tables.get(table) or delta_ref(str(self.config.paths.table(table)))
+        """Spark SQL reference to a table: the caller's cached view of it, else its Delta path at
+        `table_version` (the caller checks `table_exists` first)."""
+        if table in self.tables:
+            return self.tables[table]
+        version = self.table_version(table)
+        return delta_ref(str(self.config.paths.table(table))) + ("" if version is None else f" VERSION AS OF {version}")
 
     def table_exists(self, table: str) -> bool:
-        return table in self.tables or table_exists(self.spark, str(self.config.paths.table(table)))
+        return table in self.tables or self.table_version(table) is not None
 
 
 def delta_ref(path: str) -> str:
