@@ -112,8 +112,8 @@ def plain_spark_read(spark, landing: Path) -> tuple[int, float]:
 
 
 def is_gate(stage: str, jobs: list) -> bool:
-    """Gate stages sit between layers: named <layer>_gate (or holding only gate_* jobs)."""
-    return stage.endswith("_gate") or (bool(jobs) and all(j.name.startswith("gate_") for j in jobs))
+    """Gate stages sit between layers: named <layer>_gate (or holding only gate jobs)."""
+    return stage.endswith("_gate") or (bool(jobs) and all(j.is_gate for j in jobs))
 
 
 def guarded_stages(stages: list[str], gates: set[str]) -> dict[str, list[str]]:
@@ -376,8 +376,10 @@ def main(argv=None) -> int:
     if not args.reuse_lake:
         shutil.rmtree(config.paths.lake, ignore_errors=True)
 
+    from jobs.__main__ import start_gx_import
     from jobs.common.spark import build_spark
 
+    start_gx_import([job for stage in selected for job in registry.jobs_in_stage(stage)])  # as `python -m jobs` does
     spark = build_spark(config, app_name="customer360-bench")
     spark.range(1).count()  # session start is not part of any stage
     if "bronze" in selected:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+GATE_MODULE = "jobs.quality.gate"
 SOURCES = ("events", "crm", "call_center", "orders", "campaigns", "consents")
 
 
@@ -27,6 +28,11 @@ class Job:
     @property
     def kwargs(self) -> dict[str, str]:
         return dict(self.params)
+
+    @property
+    def is_gate(self) -> bool:
+        """A quality gate: it validates with Great Expectations (jobs.quality.gate)."""
+        return self.module == GATE_MODULE
 
 
 def _ingest_job(source: str) -> Job:
@@ -48,7 +54,7 @@ GATE_BRONZE = Job(
     name="gate_bronze",
     stage="bronze_gate",
     layer="ops",
-    module="jobs.quality.gate",
+    module=GATE_MODULE,
     description="Validate what this run ingested into every bronze table (expectations/bronze_*.yaml, "
                 "ops_quarantine.yaml) and the files behind it (ops_ingested_files.yaml); results to "
                 "ops.quality_results; fails the run before silver on a fail-severity expectation.",
@@ -104,7 +110,7 @@ GATE_SILVER = Job(
     name="gate_silver",
     stage="silver_gate",
     layer="ops",
-    module="jobs.quality.gate",
+    module=GATE_MODULE,
     description="Validate this run's silver (expectations/silver_*.yaml, ops_silver_reconciliation.yaml): "
                 "reconciliation with bronze, unique keys, referential integrity, no direct identifiers, "
                 "shared identifiers keyless; fails the run before gold on a fail-severity expectation.",
@@ -159,7 +165,7 @@ GATE_GOLD = Job(
     name="gate_gold",
     stage="gold_gate",
     layer="ops",
-    module="jobs.quality.gate",
+    module=GATE_MODULE,
     description="Validate every gold table whole (expectations/gold_*.yaml): exactly one row per customer, "
                 "rates and shares within [0, 1], consistent counts, no direct identifiers, customer volume "
                 "against earlier runs. On a fail-severity expectation, restores every gold table this run "

@@ -128,9 +128,8 @@ def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id:
         for b, (suite, _), ctx in zip(batches, prepared, ready, strict=True):
             table_started = time.monotonic()
             outcomes, rows, _ = evaluate(suite, ctx, gx)
-            version = b.version if b.version is not None else versions.get(b.table)
-            if version is None:  # no check read the table: its version now
-                version = table_version(spark, config, b.table)
+            # pinned, else the version its checks read, else (no check read the table) its version now
+            version = ctx.table_version(b.table)
             result = GateResult(table=b.table, suite=suite.name, run_id=run_id, table_version=version,
                                 outcomes=outcomes, rows_in=rows)
             result.seconds = time.monotonic() - table_started

@@ -80,14 +80,15 @@ class BronzeReconciliation(SqlKind):
         if ctx.ingested is None:
             raise SuiteError(f"{spec.where}: bronze_reconciliation needs the run's ingestion batches "
                              f"(check(..., ingested=IngestedBatches(...)), as gate_bronze passes them)")
-        landed = [f"SELECT {sql_str(source)} AS source, _source_file AS file_path, _batch_id AS batch_id, "
-                  f"count(*) AS n FROM {ctx.table_ref('bronze.' + source)} "
-                  f"WHERE _batch_id IN {sql_ids(ids)} GROUP BY _source_file, _batch_id"
-                  for source, ids in ctx.ingested.batches.items()
-                  if ids and ctx.table_exists(f"bronze.{source}")]
-        landed_sql = " UNION ALL ".join(landed) or "SELECT '' AS source, '' AS file_path, 0L AS batch_id, 0L AS n WHERE false"
+        # The rows of every source first, then one aggregation: one shuffle rather than one per source.
+        rows = [f"SELECT {sql_str(source)} AS source, _source_file AS file_path, _batch_id AS batch_id "
+                f"FROM {ctx.table_ref('bronze.' + source)} WHERE _batch_id IN {sql_ids(ids)}"
+                for source, ids in ctx.ingested.batches.items()
+                if ids and ctx.table_exists(f"bronze.{source}")]
+        rows_sql = " UNION ALL ".join(rows) or "SELECT '' AS source, '' AS file_path, 0L AS batch_id WHERE false"
         return f"""
-            WITH landed AS ({landed_sql}),
+            WITH landed AS (SELECT source, file_path, batch_id, count(*) AS n FROM ({rows_sql})
+                GROUP BY source, file_path, batch_id),
             held AS (SELECT substring(stage, 8) AS source, source_file AS file_path, batch_id, count(*) AS n
                 FROM {ctx.table_ref('ops.quarantine')} WHERE stage LIKE 'bronze.%'
                 GROUP BY stage, source_file, batch_id)
