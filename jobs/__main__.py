@@ -20,6 +20,7 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 
 from jobs import registry
 from jobs.common.config import Config, load_config
@@ -104,7 +105,7 @@ def _generate(config: Config, force: bool) -> None:
     log.info("generated in %.1fs; ground truth in %s", time.monotonic() - t0, truth)
 
 
-def _spark(config: Config, jobs: list[registry.Job] = ()):
+def _spark(config: Config, jobs: Sequence[registry.Job] = ()):
     """The session; when `jobs` include a gate, Great Expectations imports meanwhile (see start_gx_import)."""
     from jobs.common.spark import build_spark
 
@@ -112,7 +113,7 @@ def _spark(config: Config, jobs: list[registry.Job] = ()):
     return build_spark(config)
 
 
-def start_gx_import(jobs) -> None:
+def start_gx_import(jobs: Sequence[registry.Job]) -> None:
     """GX's import takes ~3 s of Python: started before the JVM, it overlaps the session start (Python
     waits for the JVM then) instead of contending with the first gate's own Python for the GIL."""
     if any(job.is_gate for job in jobs):
