@@ -7,8 +7,9 @@ a file lock, and a change to great_expectations.yml (a table's first asset) is m
 re-read under that lock.
 
 A gate validates several tables: a GxSession opens the context once for all of them. GX takes
-seconds to import; `preload()` starts that import in a background thread so a gate's Spark work
-(reading batches, computing its SQL checks) runs meanwhile.
+seconds to import; `preload()` starts that import in a background thread. `python -m jobs` calls it
+before the JVM starts when a gate will run (jobs.__main__.start_gx_import); a GxSession calls it for
+any other caller, so the gate's first Spark work (reading batches, its SQL checks) runs meanwhile.
 """
 
 from __future__ import annotations
