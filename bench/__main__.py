@@ -379,7 +379,7 @@ def main(argv=None) -> int:
     from jobs.__main__ import start_gx_import
     from jobs.common.spark import build_spark
 
-    start_gx_import([job for stage in selected for job in registry.jobs_in_stage(stage)])  # as `python -m jobs` does
+    start_gx_import(registry.jobs_in_stages(selected))  # as `python -m jobs` does
     spark = build_spark(config, app_name="customer360-bench")
     spark.range(1).count()  # session start is not part of any stage
     if "bronze" in selected:

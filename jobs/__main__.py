@@ -193,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             jobs = [registry.get_job(args.job)]
         else:
-            stages = args.stage if args.command == "stage" else registry.STAGES
-            jobs = [job for stage in stages for job in registry.jobs_in_stage(stage)]
+            jobs = registry.jobs_in_stages(args.stage if args.command == "stage" else registry.STAGES)
         spark = _spark(config, jobs)
         if args.command == "run":
             run_job(spark, config, jobs[0], run_id=run_id,

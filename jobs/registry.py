@@ -197,3 +197,8 @@ def get_job(name: str) -> Job:
 
 def jobs_in_stage(stage: str) -> list[Job]:
     return [job for job in JOBS if job.stage == stage]
+
+
+def jobs_in_stages(stages) -> list[Job]:
+    """The jobs of these stages, stage by stage in the order given."""
+    return [job for stage in stages for job in jobs_in_stage(stage)]
