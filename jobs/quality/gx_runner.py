@@ -130,32 +130,55 @@ def gx_expectations():
 
 
 def _counts_only() -> None:
-    """Column-map expectations without GX's unexpected-values query when none are to be returned.
+    """GX without the queries for unexpected values or rows it computes and then throws away.
 
-    GX 1.x plans a filtered `limit(n)` query per column-map expectation for every result format but
-    BOOLEAN_ONLY, even at n = 0, where the list it fetches is cut to nothing: ~20 ms of Spark planning
-    each, ~70 expectations per bronze gate. With n = 0 (RESULT_FORMAT) the metric is left out; counts,
-    percentages and success are computed exactly as before (tests/unit/test_quality_kinds.py).
+    GX 1.x fetches them whatever the result format says to return:
+    - column-map expectations plan a filtered `limit(n)` query each, even at n = 0, where the list
+      it fetches is cut to nothing: ~20 ms of Spark planning each, ~70 expectations per bronze gate;
+    - UnexpectedRowsExpectation (every SQL kind) fetches up to 200 rows of its query, which only the
+      COMPLETE format returns: one more Spark job per SQL check, eleven per bronze gate.
+    With RESULT_FORMAT (SUMMARY, n = 0) both are left out; counts, percentages and success are
+    computed exactly as before (tests/unit/test_quality_kinds.py); the gate samples failures itself.
     Installed once per process; other result formats are untouched.
     """
+    from great_expectations.expectations.core.unexpected_rows_expectation import (
+        UnexpectedRowsExpectation,
+    )
     from great_expectations.expectations.expectation import ColumnMapExpectation
 
-    original = ColumnMapExpectation.get_validation_dependencies
-    if getattr(original, "_c360_counts_only", False):
+    if getattr(ColumnMapExpectation.get_validation_dependencies, "_c360_counts_only", False):
         return
+
+    def no_values(result_format: dict) -> bool:
+        return (result_format.get("result_format") in ("BASIC", "SUMMARY")
+                and result_format.get("partial_unexpected_count") == 0
+                and not result_format.get("include_unexpected_rows"))
+
+    _leave_out(ColumnMapExpectation, lambda self, fmt: f"{self.map_metric}.unexpected_values" if no_values(fmt) else None)
+    _leave_out(UnexpectedRowsExpectation,
+               lambda self, fmt: "unexpected_rows_query.table" if fmt.get("result_format") != "COMPLETE" else None)
+    validate = UnexpectedRowsExpectation._validate
+
+    def _validate(self, metrics, *args, **kwargs):
+        # It reads the fetched rows before it looks at the result format (and drops them then).
+        return validate(self, {"unexpected_rows_query.table": [], **metrics}, *args, **kwargs)
+
+    UnexpectedRowsExpectation._validate = _validate
+
+
+def _leave_out(expectation_class, metric_to_skip) -> None:
+    """Patch `expectation_class` to drop the metric `metric_to_skip(self, result_format)` names (if any)."""
+    original = expectation_class.get_validation_dependencies
 
     def get_validation_dependencies(self, *args, **kwargs):
         dependencies = original(self, *args, **kwargs)
-        result_format = dependencies.result_format
-        if (result_format.get("result_format") in ("BASIC", "SUMMARY")
-                and result_format.get("partial_unexpected_count") == 0
-                and not result_format.get("include_unexpected_rows")
-                and dependencies.get_metric_configuration(f"{self.map_metric}.unexpected_values")):
-            dependencies.remove_metric_configuration(f"{self.map_metric}.unexpected_values")
+        metric = metric_to_skip(self, dependencies.result_format)
+        if metric and dependencies.get_metric_configuration(metric):
+            dependencies.remove_metric_configuration(metric)
         return dependencies
 
     get_validation_dependencies._c360_counts_only = True
-    ColumnMapExpectation.get_validation_dependencies = get_validation_dependencies
+    expectation_class.get_validation_dependencies = get_validation_dependencies
 
 
 class GxSession:

@@ -12,7 +12,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobs.quality.gx_runner import GxSession, gx_expectations
+from jobs.quality.gx_runner import RESULT_FORMAT, GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, BatchContext, rows_where
 from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
@@ -74,17 +74,22 @@ def test_gx_counts_what_each_kind_means(validated):
     assert all(o.action == "dropped" and o.error is None for o in outcomes.values())
 
 
-def test_gx_counts_without_running_its_unexpected_values_query(frame, tmp_path):
-    """The gate samples failures itself, so GX's per-expectation unexpected-values query is left out
-    (gx_runner._counts_only): without it GX would still report an (empty) partial_unexpected_list."""
+def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path):
+    """The gate samples failures itself, so GX's queries for unexpected values (column-map
+    expectations) and unexpected rows (SQL checks) are left out (gx_runner._counts_only); the
+    counts stay exact. Without it GX would still report an (empty) partial_unexpected_list and
+    fetch the SQL check's rows."""
     gxe = gx_expectations()
-    results = GxSession(tmp_path / "gx").validate(
-        "unit_counts", "silver.widgets",
-        [gxe.ExpectColumnValuesToNotBeNull(column="id"),
-         gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["x", "y", "z"])],
-        frame, run_name="unit", run_time=NOW)
+    expectations = [gxe.ExpectColumnValuesToNotBeNull(column="id"),
+                    gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["x", "y", "z"]),
+                    gxe.UnexpectedRowsExpectation(unexpected_rows_query="SELECT * FROM {batch} WHERE code = 'x'")]
+    needed = expectations[2].get_validation_dependencies(runtime_configuration={"result_format": RESULT_FORMAT})
+    assert set(needed.get_metric_names()) == {"unexpected_rows_query.row_count"}
+    results = GxSession(tmp_path / "gx").validate("unit_counts", "silver.widgets", expectations, frame,
+                                                  run_name="unit", run_time=NOW)
     assert [(r.success, r.result["unexpected_count"], r.result["element_count"], "partial_unexpected_list" in r.result)
-            for r in results] == [(False, 1, 6, False), (False, 1, 6, False)]
+            for r in results[:2]] == [(False, 1, 6, False), (False, 1, 6, False)]
+    assert (results[2].success, results[2].result) == (False, {"observed_value": 2})
 
 
 @pytest.mark.parametrize("name", [s[0] for s in SPECS])
