@@ -67,12 +67,12 @@ def prepare(suite: Suite, ctx: BatchContext) -> BatchContext:
 def sql_results(batches: list[tuple[Suite, BatchContext]]):
     """Run the SQL kinds of every batch, each result a temp view GX validates; clean up after.
 
-    Yields the contexts with their `views`. GX counts a result's rows, then fetches a few, so each
-    result is computed once, here, into a local checkpoint (results are what is wrong, so they are
-    small; Spark frees them once unreferenced), before GX validates anything: this Spark work
-    overlaps GX's import (GxSession). A query that does not analyse is a suite problem
-    (SuiteError naming the expectation); one that fails while running is left to GX to run again
-    and report as the expectation's outcome.
+    Yields the contexts with their `views`. GX counts a result's rows and the gate samples a
+    failing one's, so each result is computed once, here, into a local checkpoint (results are
+    what is wrong, so they are small; Spark frees them once unreferenced), before GX validates
+    anything: this Spark work overlaps GX's import (GxSession). A query that does not analyse is
+    a suite problem (SuiteError naming the expectation); one that fails while running is left to
+    GX to run again and report as the expectation's outcome.
     """
     if not batches:
         yield []

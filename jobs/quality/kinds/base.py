@@ -184,9 +184,9 @@ class Kind:
 class SqlKind(Kind):
     """Batch kinds defined by one Spark SQL query selecting what is wrong ({batch} is the batch).
 
-    GX runs such a query twice (a count, then a fetch of up to 200 rows), and these queries
-    read whole tables; so the gate runs each once (validate.sql_results) and GX validates its
-    result, a temp view named in ctx.views. The query text stays in the expectation's meta.
+    GX would run such a query for its count and again when a failure is sampled, and these
+    queries read whole tables; so the gate runs each once (validate.sql_results) and GX
+    validates its result, a temp view named in ctx.views. The query text stays in the expectation's meta.
     """
 
     scope = "batch"
