@@ -70,9 +70,11 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
     Yields the contexts with their `views`. GX counts a result's rows and the gate samples a
     failing one's, so each result is computed once, here, into a local checkpoint (results are
     what is wrong, so they are small; Spark frees them once unreferenced), before GX validates
-    anything: this Spark work overlaps GX's import (GxSession). A query that does not analyse is
-    a suite problem (SuiteError naming the expectation); one that fails while running is left to
-    GX to run again and report as the expectation's outcome.
+    anything: this Spark work overlaps GX's import (GxSession). Checks of one kind with equal
+    `shared_key`s (the bronze sources' references to bronze.crm, their daily volumes) are one
+    query; each check's view is its rows of that result. A query that does not analyse is a suite
+    problem (SuiteError naming the expectation); one that fails while running is left to GX to run
+    again and report as the expectation's outcome.
     """
     if not batches:
         yield []
@@ -82,6 +84,7 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
     views: list[str] = []
     try:
         queries: dict[str, DataFrame] = {}   # view name -> query
+        shared: dict[tuple, list[tuple]] = {}  # (kind, shared key) -> [(spec, ctx, batch view, view name)]
         ready = []
         for i, (suite, ctx) in enumerate(batches):
             batch_view = f"{prefix}_{i}_batch"
@@ -92,16 +95,46 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
                 kind = KINDS[spec.kind]
                 if isinstance(kind, SqlKind):
                     mine[spec.name] = f"{prefix}_{i}_{spec.name}"
-                    queries[mine[spec.name]] = _analysed(spark, kind.query(spec, ctx).format(batch=batch_view),
-                                                         spec, ctx.table)
+                    key = kind.shared_key(spec, ctx)
+                    shared.setdefault((spec.kind, key) if key is not None else (mine[spec.name],), []).append(
+                        (spec, ctx, batch_view, mine[spec.name]))
             ready.append(dataclasses.replace(ctx, views=mine))
+        together = []   # (one query of checks sharing a key, [(each check's view, its column names)])
+        for members in shared.values():
+            if len(members) == 1:
+                spec, ctx, batch_view, view = members[0]
+                queries[view] = _analysed(spark, KINDS[spec.kind].query(spec, ctx).format(batch=batch_view),
+                                          spec, ctx.table)
+            else:
+                together.append(_shared(spark, members))
         for view, query in queries.items():
             _computed(query).createOrReplaceTempView(view)
             views.append(view)
+        for query, member_views in together:
+            result = _computed(query)
+            for index, (view, columns) in enumerate(member_views):
+                part = result.where(F.col("_check") == index).drop("_check")
+                (part.toDF(*columns) if columns else part).createOrReplaceTempView(view)
+                views.append(view)
         yield ready
     finally:
         for view in views:
             spark.catalog.dropTempView(view)
+
+
+def _shared(spark, members: list[tuple]) -> tuple[DataFrame, list[tuple[str, list[str] | None]]]:
+    """(the one query of checks sharing a key, analysed; [(member view, its column names or None)])."""
+    kind = KINDS[members[0][0].kind]
+    sql, columns = kind.shared_query([(spec, ctx, batch_view) for spec, ctx, batch_view, _ in members])
+    columns = columns or [None] * len(members)
+    try:
+        query = spark.sql(sql)
+    except AnalysisException as exc:
+        for spec, ctx, batch_view, _ in members:  # the member whose own query does not work is named
+            _analysed(spark, kind.query(spec, ctx).format(batch=batch_view), spec, ctx.table)
+        raise SuiteError(f"{'; '.join(spec.where for spec, *_ in members)}: their shared {kind.name} query "
+                         f"does not work: {first_line(exc)}") from None
+    return query, [(view, column) for (_, _, _, view), column in zip(members, columns, strict=True)]
 
 
 def _analysed(spark, sql: str, spec, table: str) -> DataFrame:

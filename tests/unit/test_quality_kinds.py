@@ -12,12 +12,14 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from jobs.quality import validate
+from jobs.quality.errors import SuiteError
 from jobs.quality.gx_runner import RESULT_FORMAT, GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, BatchContext, rows_where
 from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
 from jobs.quality.suite import parse_suite
-from jobs.quality.validate import validate_one, with_derived
+from jobs.quality.validate import sql_results, validate_one, with_derived
 from tests.conftest import make_config
 
 NOW = dt.datetime(2026, 11, 25, 12, 0)
@@ -184,3 +186,53 @@ def test_checks_read_the_version_first_resolved_not_a_later_commit(spark, frame,
     spark.range(3).write.format("delta").mode("append").save(path)  # lands while the gate runs
     assert ctx.table_ref("silver.things") == first and first.endswith("VERSION AS OF 0")
     assert spark.sql(f"SELECT count(*) AS n FROM {first}").first()["n"] == 5
+
+
+
+def _shared_batches(spark, config, visits_where: str | None = None):
+    """Two tables' batches whose references (to one table) and daily volumes can share a query:
+    each has 19 rows of an unknown customer, a null row, and on its last day a quarter of its usual rows."""
+    ats = [f"2026-11-{d}T10:00:00Z" for d in range(15, 25) for _ in range(4 if d < 24 else 1)]
+    batches = []
+    for table, unknown in (("silver.sales", "c9"), ("silver.visits", "c8")):
+        frame = spark.createDataFrame([("c1" if i % 2 else unknown, at) for i, at in enumerate(ats)] + [(None, None)],
+                                      "customer_id string, at string")
+        known = {"name": "known", "kind": "references", "column": "customer_id", "table": "silver.customers",
+                 "severity": "warn", **({"where": visits_where} if visits_where and table == "silver.visits" else {})}
+        suite = parse_suite({"table": table, "expectations": [
+            known, {"name": "daily", "kind": "daily_volume", "date_column": "at", "severity": "warn"}]},
+            "inline", table.replace(".", "_"))
+        batches.append((suite, BatchContext(spark=spark, config=config, table=table, run_id="unit", frame=frame,
+                                            now=NOW, reference_time=NOW, logical_date=dt.date(2026, 11, 24),
+                                            declared=None, written=False)))
+    return batches
+
+
+def test_checks_sharing_a_key_run_as_one_query_with_each_its_own_result(spark, tmp_path, monkeypatch):
+    config = make_config(tmp_path)
+    spark.createDataFrame([("c1",), ("c2",)], "customer_id string").write.format("delta").save(
+        str(config.paths.table("silver.customers")))
+    computed = []
+    monkeypatch.setattr(validate, "_computed", lambda query: computed.append(query) or query.localCheckpoint())
+    batches = _shared_batches(spark, config)
+    with sql_results(batches) as ready:
+        assert len(computed) == 2  # one query per kind, not one per table and kind
+        for (suite, _), ctx in zip(batches, ready, strict=True):
+            ctx.frame.createOrReplaceTempView("alone_batch")
+            for spec in suite.specs:  # each its own result, as its own query gives it
+                alone = spark.sql(KINDS[spec.kind].query(spec, ctx).format(batch="alone_batch"))
+                assert_df_equality(spark.table(ctx.views[spec.name]), alone, ignore_row_order=True)
+        sales, visits = ({s.name: spark.table(c.views[s.name]).collect() for s in suite.specs}
+                         for (suite, _), c in zip(batches, ready, strict=True))
+    assert [r.customer_id for r in sales["known"]] == ["c9"] * 19
+    assert [r.customer_id for r in visits["known"]] == ["c8"] * 19
+    assert [tuple(r) for r in sales["daily"]] == [tuple(r) for r in visits["daily"]] == [("2026-11-24", 1, 4, 7)]
+
+
+def test_a_shared_query_that_does_not_work_names_the_expectation(spark, tmp_path):
+    config = make_config(tmp_path)
+    spark.createDataFrame([("c1",)], "customer_id string").write.format("delta").save(
+        str(config.paths.table("silver.customers")))
+    with pytest.raises(SuiteError, match=r"inline: expectation .known.*silver.visits.*no_such_column"):
+        with sql_results(_shared_batches(spark, config, visits_where="no_such_column = 1")):
+            pass

@@ -194,6 +194,17 @@ class SqlKind(Kind):
     def query(self, spec: Spec, ctx: BatchContext) -> str:
         raise NotImplementedError
 
+    def shared_key(self, spec: Spec, ctx: BatchContext) -> tuple | None:
+        """Checks of this kind with equal keys, in one gate, are computed by ONE query (`shared_query`):
+        one scan of what they all read instead of one each. None: this check runs its own query."""
+        return None
+
+    def shared_query(self, members: list[tuple[Spec, BatchContext, str]]) -> tuple[str, list[list[str]] | None]:
+        """(SQL, per member the column names of its own `query`, None: the shared query's) computing
+        the checks `members` ((spec, ctx, batch view) of one shared_key) at once; final SQL, not a
+        {batch} template. Its rows: `_check`, the member's index, then what that member's query selects."""
+        raise NotImplementedError
+
     def describe(self, spec: Spec, ctx: BatchContext) -> str:
         raise NotImplementedError
 
