@@ -25,12 +25,13 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from jobs.common.config import PROJECT_ROOT, Config
+from jobs.quality import gx_patches
 
 DATASOURCE = "lake"
 BATCH_DEFINITION = "whole_batch"
 # Counts only: with any sample size GX runs one more scan of the batch per column-map expectation
 # to find unexpected values, even when there are none. The gate fetches samples itself, only for
-# expectations that failed (kinds.Kind.sample); see _counts_only for size 0.
+# expectations that failed (kinds.Kind.sample); see gx_patches.counts_only for size 0.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
 # Set before GX is imported: its import logs hundreds of INFO lines ("Skipping registering function ...").
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -125,60 +126,27 @@ def gx_expectations():
         _preloading.join()  # an import error surfaces below, in the caller's thread
     import great_expectations.expectations as gxe
 
-    _counts_only()
+    gx_patches.install()
     return gxe
 
 
-def _counts_only() -> None:
-    """GX without the queries for unexpected values or rows it computes and then throws away.
+def _saved_suite(context, name: str, expectations: list):
+    """The suite `name` holding `expectations`, saved: added when new, else rewritten in place.
 
-    GX 1.x fetches them whatever the result format says to return:
-    - column-map expectations plan a filtered `limit(n)` query each, even at n = 0, where the list
-      it fetches is cut to nothing: ~20 ms of Spark planning each, ~70 expectations per bronze gate;
-    - UnexpectedRowsExpectation (every SQL kind) fetches up to 200 rows of its query, which only the
-      COMPLETE format returns: one more Spark job per SQL check, eleven per bronze gate.
-    With RESULT_FORMAT (SUMMARY, n = 0) both are left out; counts, percentages and success are
-    computed exactly as before (tests/unit/test_quality_kinds.py); the gate samples failures itself.
-    Installed once per process; other result formats are untouched.
+    Not GX's suites.add_or_update: to keep the ids of unchanged expectations it compares every new
+    expectation with every stored one, and as the comparison includes the id, which a new
+    expectation lacks, none ever matches: ~0.1 s of Python per suite (quadratic) that changes nothing.
     """
-    from great_expectations.expectations.core.unexpected_rows_expectation import (
-        UnexpectedRowsExpectation,
-    )
-    from great_expectations.expectations.expectation import ColumnMapExpectation
+    import great_expectations as gx
+    from great_expectations.exceptions import DataContextError
 
-    if getattr(ColumnMapExpectation.get_validation_dependencies, "_c360_counts_only", False):
-        return
-
-    def no_values(result_format: dict) -> bool:
-        return (result_format.get("result_format") in ("BASIC", "SUMMARY")
-                and result_format.get("partial_unexpected_count") == 0
-                and not result_format.get("include_unexpected_rows"))
-
-    _leave_out(ColumnMapExpectation, lambda self, fmt: f"{self.map_metric}.unexpected_values" if no_values(fmt) else None)
-    _leave_out(UnexpectedRowsExpectation,
-               lambda self, fmt: "unexpected_rows_query.table" if fmt.get("result_format") != "COMPLETE" else None)
-    validate = UnexpectedRowsExpectation._validate
-
-    def _validate(self, metrics, *args, **kwargs):
-        # It reads the fetched rows before it looks at the result format (and drops them then).
-        return validate(self, {"unexpected_rows_query.table": [], **metrics}, *args, **kwargs)
-
-    UnexpectedRowsExpectation._validate = _validate
-
-
-def _leave_out(expectation_class, metric_to_skip) -> None:
-    """Patch `expectation_class` to drop the metric `metric_to_skip(self, result_format)` names (if any)."""
-    original = expectation_class.get_validation_dependencies
-
-    def get_validation_dependencies(self, *args, **kwargs):
-        dependencies = original(self, *args, **kwargs)
-        metric = metric_to_skip(self, dependencies.result_format)
-        if metric and dependencies.get_metric_configuration(metric):
-            dependencies.remove_metric_configuration(metric)
-        return dependencies
-
-    get_validation_dependencies._c360_counts_only = True
-    expectation_class.get_validation_dependencies = get_validation_dependencies
+    try:
+        suite = context.suites.get(name)
+    except DataContextError:
+        return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    suite.expectations = list(expectations)
+    suite.save()  # the store gives the expectations their ids
+    return suite
 
 
 class GxSession:
@@ -208,7 +176,7 @@ class GxSession:
                 # under the lock, or assets other processes added since this one opened are lost.
                 context = self._context = open_context(self.folder)
                 batch_definition = _batch_definition(context, table, add=True)
-            suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+            suite = _saved_suite(context, suite_name, expectations)
             try:
                 definition = context.validation_definitions.get(suite_name)
             except Exception:  # noqa: BLE001 - GX raises DataContextError (or a subclass) when missing

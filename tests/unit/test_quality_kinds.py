@@ -7,6 +7,7 @@ pure DataFrame or pure Python.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from chispa import assert_df_equality
@@ -15,7 +16,7 @@ from pyspark.sql import functions as F
 from jobs.quality import validate
 from jobs.quality.errors import SuiteError
 from jobs.quality.gx_runner import RESULT_FORMAT, GxSession, gx_expectations
-from jobs.quality.kinds import KINDS, BatchContext, rows_where
+from jobs.quality.kinds import KINDS, BatchContext, result_dict, rows_where
 from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
 from jobs.quality.suite import parse_suite
@@ -78,7 +79,7 @@ def test_gx_counts_what_each_kind_means(validated):
 
 def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path):
     """The gate samples failures itself, so GX's queries for unexpected values (column-map
-    expectations) and unexpected rows (SQL checks) are left out (gx_runner._counts_only); the
+    expectations) and unexpected rows (SQL checks) are left out (gx_patches.counts_only); the
     counts stay exact. Without it GX would still report an (empty) partial_unexpected_list and
     fetch the SQL check's rows."""
     gxe = gx_expectations()
@@ -92,6 +93,75 @@ def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path
     assert [(r.success, r.result["unexpected_count"], r.result["element_count"], "partial_unexpected_list" in r.result)
             for r in results[:2]] == [(False, 1, 6, False), (False, 1, 6, False)]
     assert (results[2].success, results[2].result) == (False, {"observed_value": 2})
+
+
+
+def _spark_jobs(spark, action) -> int:
+    """Spark jobs `action()` runs (counted in a job group of its own)."""
+    context, group = spark.sparkContext, f"count_{uuid.uuid4().hex}"
+    context.setJobGroup(group, "counting Spark jobs")
+    try:
+        action()
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    return len(context.statusTracker().getJobIdsForGroup(group))
+
+
+def test_gx_counts_rows_and_column_values_in_one_aggregation(spark, frame, tmp_path):
+    """GX computes the row count a round before the column counts it could join; with
+    gx_patches.one_aggregation_per_batch one Spark aggregation computes all of them, so the
+    validation runs the Spark jobs of ONE aggregation of the batch, with GX's counts unchanged."""
+    gxe, session, results = gx_expectations(), GxSession(tmp_path / "gx"), []
+
+    def validate(run_name):
+        expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=1),
+                        gxe.ExpectColumnValuesToNotBeNull(column="id"),
+                        gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["x", "y", "z"]),
+                        gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=50)]
+        return session.validate("unit_one_aggregation", "silver.widgets", expectations, frame,
+                                run_name=run_name, run_time=NOW)
+
+    validate("warm-up")  # the suite's first save and GX's first use are not what is counted
+    validation_jobs = _spark_jobs(spark, lambda: results.extend(validate("unit")))
+    one_aggregation = _spark_jobs(spark, lambda: frame.agg(F.count(F.lit(1)), F.count("id")).collect())
+    assert validation_jobs == one_aggregation
+    assert [(r.success, r.result.get("observed_value", r.result.get("unexpected_count"))) for r in results] == [
+        (True, 6), (False, 1), (False, 1), (False, 2)]
+    assert [r.result["element_count"] for r in results[1:]] == [6, 6, 6]
+
+
+def test_a_metric_that_fails_leaves_the_other_counts_to_gx(frame, tmp_path):
+    """Aggregates wait while other metrics progress, never on one GX keeps retrying: a SQL check that
+    fails while running is GX's error to report, and every other expectation still gets its count."""
+    gxe = gx_expectations()
+    expectations = [gxe.ExpectColumnValuesToNotBeNull(column="id"),
+                    gxe.UnexpectedRowsExpectation(unexpected_rows_query="SELECT * FROM {batch} WHERE raise_error('broken check') IS NULL"),
+                    gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=50)]
+    results = {r["type"]: r for r in map(result_dict, GxSession(tmp_path / "gx").validate(
+        "unit_failing_metric", "silver.widgets", expectations, frame, run_name="unit", run_time=NOW))}
+    assert {t: (r["success"], r["result"].get("unexpected_count"), r["result"].get("element_count"), r["error"])
+            for t, r in results.items() if t != "unexpected_rows_expectation"} == {
+        "expect_column_values_to_not_be_null": (False, 1, 6, None),
+        "expect_column_values_to_be_between": (False, 2, 6, None)}
+    failed = results["unexpected_rows_expectation"]
+    assert not failed["success"] and "broken check" in failed["error"]
+
+
+
+def test_a_suite_saved_again_holds_only_its_new_expectations(frame, tmp_path):
+    """Every gate run rewrites its suites (limits move with the run): the stored suite, which Data
+    Docs show, is this run's, each expectation with an id, and the validation runs on it."""
+    gxe, session = gx_expectations(), GxSession(tmp_path / "gx")
+    first = session.validate("unit_resaved", "silver.widgets", [gxe.ExpectColumnValuesToNotBeNull(column="id")],
+                             frame, run_name="first", run_time=NOW)
+    second = session.validate("unit_resaved", "silver.widgets",
+                              [gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=50)],
+                              frame, run_name="second", run_time=NOW)
+    stored = session.context().suites.get("unit_resaved")
+    assert [(e.expectation_type, bool(e.id)) for e in stored.expectations] == [
+        ("expect_column_values_to_be_between", True)]
+    assert [(r.expectation_config.type, r.result["unexpected_count"]) for r in first + second] == [
+        ("expect_column_values_to_not_be_null", 1), ("expect_column_values_to_be_between", 2)]
 
 
 @pytest.mark.parametrize("name", [s[0] for s in SPECS])
