@@ -76,8 +76,8 @@ def one_aggregation_per_batch() -> None:
 
     GX resolves metrics in rounds, each running what has become computable, and bundles the
     aggregates of one round and domain into one `agg` (SparkDFExecutionEngine.resolve_metric_bundle).
-    The row count is computable in the second round; the column-map counts (nulls, values out of
-    set or range) only in the fifth, after their conditions are built, which wait for the row count:
+    The row count is computable in the third round; the column-map counts (nulls, values out of
+    set or range) only in the sixth, after their conditions are built, which wait for the row count:
     every map metric declares it as a dependency, and none of GX's Spark map metrics reads it (the
     expectations that report it depend on it themselves). So, on Spark:
     - map metrics no longer wait for the row count;
