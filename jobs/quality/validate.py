@@ -2,8 +2,9 @@
 
 GX costs a fixed 0.3-1 s per validation whatever the size, so every expectation of a suite, row
 or batch level, goes into the same run; a hidden row-count expectation gives the batch size,
-counted in the same Spark aggregation as the column counts (gx_patches.one_aggregation_per_batch). Samples of offending rows are fetched afterwards, and only for the
-expectations that did not hold (GX would scan the batch once per expectation to find them).
+counted in the same Spark aggregation as the column counts (gx_patches.one_aggregation_per_batch).
+Samples of offending rows are fetched afterwards, and only for the expectations that did not
+hold (GX would scan the batch once per expectation to find them).
 """
 
 from __future__ import annotations

@@ -95,7 +95,6 @@ def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path
     assert (results[2].success, results[2].result) == (False, {"observed_value": 2})
 
 
-
 def _spark_jobs(spark, action) -> int:
     """Spark jobs `action()` runs (counted in a job group of its own)."""
     context, group = spark.sparkContext, f"count_{uuid.uuid4().hex}"
@@ -145,7 +144,6 @@ def test_a_metric_that_fails_leaves_the_other_counts_to_gx(frame, tmp_path):
         "expect_column_values_to_be_between": (False, 2, 6, None)}
     failed = results["unexpected_rows_expectation"]
     assert not failed["success"] and "broken check" in failed["error"]
-
 
 
 def test_a_suite_saved_again_holds_only_its_new_expectations(frame, tmp_path):
@@ -256,7 +254,6 @@ def test_checks_read_the_version_first_resolved_not_a_later_commit(spark, frame,
     spark.range(3).write.format("delta").mode("append").save(path)  # lands while the gate runs
     assert ctx.table_ref("silver.things") == first and first.endswith("VERSION AS OF 0")
     assert spark.sql(f"SELECT count(*) AS n FROM {first}").first()["n"] == 5
-
 
 
 def _shared_batches(spark, config, visits_where: str | None = None):

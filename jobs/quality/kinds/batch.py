@@ -70,12 +70,16 @@ class References(SqlKind):
         return (f"SELECT {col}{f' AS {value}' if value else ''} FROM {{batch}} WHERE {col} IS NOT NULL"
                 + (f" AND ({template_safe(spec['where'])})" if spec["where"] else ""))
 
+    def _orphans(self, spec, keys: str, key: str, ref: str, select: str) -> str:
+        """SQL: `select` of the rows of `keys` whose column `key` is not in the referenced table `ref`."""
+        ref_col = quoted(spec["ref_column"] or spec["column"])
+        return f"SELECT {select} FROM ({keys}) b LEFT ANTI JOIN {ref} r ON b.{key} = r.{ref_col}"
+
     def query(self, spec, ctx):
-        col, ref_col = quoted(spec["column"]), quoted(spec["ref_column"] or spec["column"])
         if not ctx.table_exists(spec["table"]):
             return self._keys(spec)  # nothing can be referenced yet: every key is an orphan
-        return (f"SELECT b.{col} FROM ({self._keys(spec)}) b LEFT ANTI JOIN {ctx.table_ref(spec['table'])} r "
-                f"ON b.{col} = r.{ref_col}")
+        col = quoted(spec["column"])
+        return self._orphans(spec, self._keys(spec), col, ctx.table_ref(spec["table"]), f"b.{col}")
 
     def shared_key(self, spec, ctx):
         # Several tables referencing one key (bronze sources -> bronze.crm): one anti-join, the
@@ -88,9 +92,8 @@ class References(SqlKind):
         spec, ctx, _ = members[0]
         keys = " UNION ALL ".join(f"SELECT {i} AS _check, k.value FROM ({self._keys(s, 'value').format(batch=view)}) k"
                                   for i, (s, _, view) in enumerate(members))
-        ref_col, ref = quoted(spec["ref_column"] or spec["column"]), ctx.table_ref(spec["table"]).format()
-        return (f"SELECT b._check, b.value FROM ({keys}) b LEFT ANTI JOIN {ref} r ON b.value = r.{ref_col}",
-                [[s["column"]] for s, _, _ in members])
+        ref = ctx.table_ref(spec["table"]).format()  # final SQL: no {batch} template left to format
+        return self._orphans(spec, keys, "value", ref, "b._check, b.value"), [[s["column"]] for s, _, _ in members]
 
     def describe(self, spec, ctx):
         rows = f" (rows where {spec['where']})" if spec["where"] else ""
