@@ -44,7 +44,14 @@ from jobs.quality.records import (
     write_results,
 )
 from jobs.quality.suite import Suite, declared_schema, load_suite, suite_name
-from jobs.quality.validate import drop_conditions, evaluate, prepare, sql_results, validate_one
+from jobs.quality.validate import (
+    drop_conditions,
+    evaluate,
+    in_completion_order,
+    prepare,
+    sql_results,
+    validate_one,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +130,10 @@ def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id:
         ctx = _context(spark, config, b.table, b.frame, run_id, written=True, logical_date=logical_date,
                        now=now, ingested=ingested, tables=tables, batch_where=b.where, versions=versions)
         prepared.append((suite, prepare(suite, ctx)))
-    results = []
-    with sql_results(prepared) as ready:
-        for b, (suite, _), ctx in zip(batches, prepared, ready, strict=True):
+    done: dict[int, GateResult] = {}
+    with sql_results(prepared) as pending:
+        for i in in_completion_order(pending):  # GX validates a batch while the others' SQL checks run
+            b, (suite, _), ctx = batches[i], prepared[i], pending[i].ready()
             table_started = time.monotonic()
             outcomes, rows, _ = evaluate(suite, ctx, gx)
             # pinned, else the version its checks read, else (no check read the table) its version now
@@ -134,7 +142,8 @@ def check_all(spark: SparkSession, config: Config, batches: list[Batch], run_id:
                                 outcomes=outcomes, rows_in=rows)
             result.seconds = time.monotonic() - table_started
             log.info(result.line())
-            results.append(result)
+            done[i] = result
+    results = [done[i] for i in range(len(batches))]
     if record:
         write_results(spark, config, results, now)
     log.info("checked %d tables in %.1fs", len(results), time.monotonic() - started)

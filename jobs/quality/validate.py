@@ -13,6 +13,9 @@ import contextlib
 import dataclasses
 import logging
 import uuid
+from collections.abc import Iterator
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ROWS_KEY = "c360_batch_rows"
 DAY_TYPES = ("string", "timestamp", "date")
+SQL_CHECK_THREADS = 2  # SQL check queries computed at once, beside GX's own Spark jobs
 DAY_PARAMS = {"not_in_future": "column", "daily_volume": "date_column"}  # kinds that read a time
 
 
@@ -64,18 +68,48 @@ def prepare(suite: Suite, ctx: BatchContext) -> BatchContext:
     return with_derived(suite, ctx)
 
 
+class Pending:
+    """A batch's context while its SQL check results are being computed (`ready` waits for them)."""
+
+    def __init__(self, ctx: BatchContext, futures: list[Future]):
+        self.ctx, self.futures = ctx, futures
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.futures)
+
+    def ready(self) -> BatchContext:
+        for future in self.futures:
+            future.result()
+        return self.ctx
+
+
+def in_completion_order(pending: list[Pending]) -> Iterator[int]:
+    """Indexes of `pending`, each batch as soon as its results are ready (batch order among the ready)."""
+    left = list(range(len(pending)))
+    while left:
+        ready = next((i for i in left if pending[i].done()), None)
+        if ready is None:
+            futures.wait([f for i in left for f in pending[i].futures], return_when=futures.FIRST_COMPLETED)
+            continue
+        left.remove(ready)
+        yield ready
+
+
 @contextlib.contextmanager
-def sql_results(batches: list[tuple[Suite, BatchContext]]):
+def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pending]]:
     """Run the SQL kinds of every batch, each result a temp view GX validates; clean up after.
 
-    Yields the contexts with their `views`. GX counts a result's rows and the gate samples a
-    failing one's, so each result is computed once, here, into a local checkpoint (results are
-    what is wrong, so they are small; Spark frees them once unreferenced), before GX validates
-    anything: this Spark work overlaps GX's import (GxSession). Checks of one kind with equal
+    Yields a Pending per batch: its context with its `views`, ready once their results are.
+    GX counts a result's rows and the gate samples a failing one's, so each result is computed
+    once, into a local checkpoint (results are what is wrong, so they are small; Spark frees them
+    once unreferenced). They are computed in background threads, in the order of the batches
+    needing them, while the caller validates the batches already ready: Spark runs the checks'
+    jobs while GX spends Python time (the GIL is released while a thread waits on Spark), and the
+    single-task stages of small tables leave cores for other jobs. Checks of one kind with equal
     `shared_key`s (the bronze sources' references to bronze.crm, their daily volumes) are one
     query; each check's view is its rows of that result. A query that does not analyse is a suite
-    problem (SuiteError naming the expectation); one that fails while running is left to GX to run
-    again and report as the expectation's outcome.
+    problem (SuiteError naming the expectation, raised before any query runs); one that fails
+    while running is left to GX to run again and report as the expectation's outcome.
     """
     if not batches:
         yield []
@@ -83,10 +117,10 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
     spark = batches[0][1].spark
     prefix = f"_gate_{uuid.uuid4().hex[:8]}"
     views: list[str] = []
+    pool = ThreadPoolExecutor(max_workers=SQL_CHECK_THREADS, thread_name_prefix="gate-sql")
     try:
-        queries: dict[str, DataFrame] = {}   # view name -> query
-        shared: dict[tuple, list[tuple]] = {}  # (kind, shared key) -> [(spec, ctx, batch view, view name)]
-        ready = []
+        shared: dict[tuple, list[tuple]] = {}  # (kind, shared key) -> [(spec, ctx, batch view, view name, batch index)]
+        contexts = []
         for i, (suite, ctx) in enumerate(batches):
             batch_view = f"{prefix}_{i}_batch"
             ctx.frame.createOrReplaceTempView(batch_view)
@@ -98,29 +132,39 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]):
                     mine[spec.name] = f"{prefix}_{i}_{spec.name}"
                     key = kind.shared_key(spec, ctx)
                     shared.setdefault((spec.kind, key) if key is not None else (mine[spec.name],), []).append(
-                        (spec, ctx, batch_view, mine[spec.name]))
-            ready.append(dataclasses.replace(ctx, views=mine))
-        together = []   # (one query of checks sharing a key, [(each check's view, its column names)])
+                        (spec, ctx, batch_view, mine[spec.name], i))
+            contexts.append(dataclasses.replace(ctx, views=mine))
+        computations = []   # (batches needing it, analysed query, [(view, column names or None)], shared)
         for members in shared.values():
             if len(members) == 1:
-                spec, ctx, batch_view, view = members[0]
-                queries[view] = _analysed(spark, KINDS[spec.kind].query(spec, ctx).format(batch=batch_view),
-                                          spec, ctx.table)
+                spec, ctx, batch_view, view, i = members[0]
+                query = _analysed(spark, KINDS[spec.kind].query(spec, ctx).format(batch=batch_view), spec, ctx.table)
+                computations.append(({i}, query, [(view, None)], False))
             else:
-                together.append(_shared(spark, members))
-        for view, query in queries.items():
-            _computed(query).createOrReplaceTempView(view)
-            views.append(view)
-        for query, member_views in together:
-            result = _computed(query)
-            for index, (view, columns) in enumerate(member_views):
-                part = result.where(F.col("_check") == index).drop("_check")
-                (part.toDF(*columns) if columns else part).createOrReplaceTempView(view)
-                views.append(view)
-        yield ready
+                query, member_views = _shared(spark, [m[:4] for m in members])
+                computations.append(({m[4] for m in members}, query, member_views, True))
+        waits: list[list[Future]] = [[] for _ in batches]
+        for needed_by, query, member_views, split in sorted(computations, key=lambda c: min(c[0])):
+            views.extend(view for view, _ in member_views)
+            future = pool.submit(_computed_views, query, member_views, split)
+            for i in needed_by:
+                waits[i].append(future)
+        yield [Pending(ctx, wait) for ctx, wait in zip(contexts, waits, strict=True)]
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # no view is created after the drops below
         for view in views:
             spark.catalog.dropTempView(view)
+
+
+def _computed_views(query: DataFrame, member_views: list[tuple[str, list[str] | None]], split: bool) -> None:
+    """Compute `query` and register its result: whole as the one view, or each shared check's part."""
+    result = _computed(query)
+    if not split:
+        result.createOrReplaceTempView(member_views[0][0])
+        return
+    for index, (view, columns) in enumerate(member_views):
+        part = result.where(F.col("_check") == index).drop("_check")
+        (part.toDF(*columns) if columns else part).createOrReplaceTempView(view)
 
 
 def _shared(spark, members: list[tuple]) -> tuple[DataFrame, list[tuple[str, list[str] | None]]]:
@@ -175,8 +219,8 @@ def evaluate(suite: Suite, ctx: BatchContext, gx: GxSession) -> tuple[list[Outco
 
 def validate_one(suite: Suite, ctx: BatchContext, gx: GxSession) -> tuple[list[Outcome], int, BatchContext]:
     """prepare, sql_results and evaluate for a single batch (the context returned has no views)."""
-    with sql_results([(suite, prepare(suite, ctx))]) as (ready,):
-        outcomes, rows, ctx = evaluate(suite, ready, gx)
+    with sql_results([(suite, prepare(suite, ctx))]) as (pending,):
+        outcomes, rows, ctx = evaluate(suite, pending.ready(), gx)
     return outcomes, rows, dataclasses.replace(ctx, views={})
 
 

@@ -6,7 +6,9 @@ pure DataFrame or pure Python.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
 import uuid
 
 import pytest
@@ -282,7 +284,8 @@ def test_checks_sharing_a_key_run_as_one_query_with_each_its_own_result(spark, t
     computed = []
     monkeypatch.setattr(validate, "_computed", lambda query: computed.append(query) or query.localCheckpoint())
     batches = _shared_batches(spark, config)
-    with sql_results(batches) as ready:
+    with sql_results(batches) as pending:
+        ready = [p.ready() for p in pending]
         assert len(computed) == 2  # one query per kind, not one per table and kind
         for (suite, _), ctx in zip(batches, ready, strict=True):
             ctx.frame.createOrReplaceTempView("alone_batch")
@@ -294,6 +297,30 @@ def test_checks_sharing_a_key_run_as_one_query_with_each_its_own_result(spark, t
     assert [r.customer_id for r in sales["known"]] == ["c9"] * 19
     assert [r.customer_id for r in visits["known"]] == ["c8"] * 19
     assert [tuple(r) for r in sales["daily"]] == [tuple(r) for r in visits["daily"]] == [("2026-11-24", 1, 4, 7)]
+
+
+def test_a_batch_is_validated_while_the_checks_of_another_still_run(spark, tmp_path, monkeypatch):
+    """SQL checks are computed in the background: a batch whose results are ready is handed out first,
+    and the one whose checks were held back follows, its views then complete."""
+    config = make_config(tmp_path)
+    spark.createDataFrame([("c1",)], "customer_id string").write.format("delta").save(
+        str(config.paths.table("silver.customers")))
+    release, computed = threading.Event(), validate._computed
+    monkeypatch.setattr(validate, "_computed", lambda query: release.wait(120) and computed(query))
+    held = _shared_batches(spark, config)[0]
+    plain = parse_suite({"table": "silver.plain", "expectations": [
+        {"name": "id_present", "kind": "not_null", "column": "customer_id", "severity": "warn"}]}, "inline",
+        "silver_plain")
+    batches = [held, (plain, dataclasses.replace(held[1], table="silver.plain"))]
+    order = []
+    with sql_results(batches) as pending:
+        assert not pending[0].done()
+        for i in validate.in_completion_order(pending):
+            order.append(i)
+            release.set()  # only once the plain batch was handed out
+        ctx = pending[0].ready()
+        assert spark.table(ctx.views["known"]).count() == 19
+    assert order == [1, 0]
 
 
 def test_a_shared_query_that_does_not_work_names_the_expectation(spark, tmp_path):
