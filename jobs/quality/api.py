@@ -11,8 +11,9 @@ check(spark, config, "bronze.events", rows_of_the_run, run_id)
     validates and records the same way for a batch already written (bronze is written by
     ingestion, gated before silver reads it); it returns the result, the caller decides.
 check_all(spark, config, [Batch("bronze.events", rows, ...), ...], run_id)
-    `check` for the batches of a whole gate at once: one GX context, and the SQL checks of
-    every batch computed once, before any GX run, and recorded in one commit.
+    `check` for the batches of a whole gate at once: one GX context, the SQL checks of every
+    batch computed once, in background threads while GX validates the batches already ready,
+    and every result recorded in one commit.
 """
 
 from __future__ import annotations
