@@ -71,8 +71,8 @@ def prepare(suite: Suite, ctx: BatchContext) -> BatchContext:
 class Pending:
     """A batch's context while its SQL check results are being computed (`ready` waits for them)."""
 
-    def __init__(self, ctx: BatchContext, futures: list[Future]):
-        self.ctx, self.futures = ctx, futures
+    def __init__(self, ctx: BatchContext, computing: list[Future]):
+        self.ctx, self.futures = ctx, computing
 
     def done(self) -> bool:
         return all(f.done() for f in self.futures)
