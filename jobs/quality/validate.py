@@ -134,19 +134,19 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
                     shared.setdefault((spec.kind, key) if key is not None else (mine[spec.name],), []).append(
                         (spec, ctx, batch_view, mine[spec.name], i))
             contexts.append(dataclasses.replace(ctx, views=mine))
-        computations = []   # (batches needing it, analysed query, [(view, column names or None)], shared)
+        computations = []   # (batches needing it, analysed query, [(view, column names or None)])
         for members in shared.values():
             if len(members) == 1:
                 spec, ctx, batch_view, view, i = members[0]
                 query = _analysed(spark, KINDS[spec.kind].query(spec, ctx).format(batch=batch_view), spec, ctx.table)
-                computations.append(({i}, query, [(view, None)], False))
+                computations.append(({i}, query, [(view, None)]))
             else:
                 query, member_views = _shared(spark, [m[:4] for m in members])
-                computations.append(({m[4] for m in members}, query, member_views, True))
+                computations.append(({m[4] for m in members}, query, member_views))
         waits: list[list[Future]] = [[] for _ in batches]
-        for needed_by, query, member_views, split in sorted(computations, key=lambda c: min(c[0])):
+        for needed_by, query, member_views in sorted(computations, key=lambda c: min(c[0])):
             views.extend(view for view, _ in member_views)
-            future = pool.submit(_computed_views, query, member_views, split)
+            future = pool.submit(_computed_views, query, member_views)
             for i in needed_by:
                 waits[i].append(future)
         yield [Pending(ctx, wait) for ctx, wait in zip(contexts, waits, strict=True)]
@@ -156,10 +156,11 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
             spark.catalog.dropTempView(view)
 
 
-def _computed_views(query: DataFrame, member_views: list[tuple[str, list[str] | None]], split: bool) -> None:
-    """Compute `query` and register its result: whole as the one view, or each shared check's part."""
+def _computed_views(query: DataFrame, member_views: list[tuple[str, list[str] | None]]) -> None:
+    """Compute `query` and register its result: whole as a check's own view, or (a query shared by
+    several checks) each check's part of it."""
     result = _computed(query)
-    if not split:
+    if len(member_views) == 1:
         result.createOrReplaceTempView(member_views[0][0])
         return
     for index, (view, columns) in enumerate(member_views):
