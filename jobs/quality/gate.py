@@ -19,10 +19,10 @@ rollback), so the published tables stay at their last gated state.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -33,7 +33,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import latest_version, spark_schema
+from jobs.common.tables import latest_version, pinned_table, spark_schema
 from jobs.quality.api import Batch, check_all
 from jobs.quality.gx_runner import GxSession, gx_dir
 from jobs.quality.kinds import IngestedBatches
@@ -47,6 +47,7 @@ SILVER_GATED = {"silver.touchpoints": "_silver_run_id", "ops.silver_reconciliati
                 "silver.identity_graph": None, "silver.customers": None}
 # gold gate: every table the gold jobs write, in registry order (customer_360 first: others refer to it)
 GOLD_GATED = registry.GOLD_TABLES
+READ_THREADS = 2  # tables pinned at once: a file list is a small Spark job, mostly scheduling
 
 
 def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[int, ...]]:
@@ -60,50 +61,74 @@ def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[i
     return {source: tuple(sorted(ids)) for source, ids in batches.items()}
 
 
-class CachedViews:
-    """Small tables every table's checks read, cached once per gate as temp views (`views`: table ->
-    view, for check_all's `tables`); uncached and dropped when the `with` block ends."""
+class GateTables:
+    """The tables a gate's checks read, each pinned at one version (tables.pinned_table) and a temp
+    view (`views`: table -> view, check_all's `tables`); small tables every check reads are also
+    cached. `start_reading` pins tables in background threads while the caller reads others.
+    Views dropped and caches freed when the `with` block ends."""
 
-    def __init__(self, spark: SparkSession):
-        self.spark, self.views, self._frames = spark, {}, []
+    def __init__(self, spark: SparkSession, config: Config):
+        self.spark, self.config, self.views = spark, config, {}
+        self._cached: list[DataFrame] = []
+        self._reads: dict[str, Future] = {}
+        self._pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="gate-read")
 
-    def add(self, table: str, frame: DataFrame) -> DataFrame:
-        """Cache `frame` as the view of `table`; the cached frame (first read caches it)."""
-        frame = frame.persist()
-        self._frames.append(frame)
+    def start_reading(self, schemas: dict[str, object]) -> None:
+        """Pin these tables (table -> schema, for an empty frame when one does not exist yet) meanwhile."""
+        for table, schema in schemas.items():
+            self._reads[table] = self._pool.submit(_read, self.spark, self.config, table, schema)
+
+    def read(self, table: str, schema=None, *, view: bool = True) -> tuple[DataFrame, int | None]:
+        """(the whole table at its pinned version, that version), also its view unless view=False;
+        (empty, None) when the table does not exist."""
+        reading = self._reads.pop(table, None)
+        rows, version = reading.result() if reading else _read(self.spark, self.config, table,
+                                                               schema or table_schema(table))
+        if view and version is not None:
+            self.add(table, rows)
+        return rows, version
+
+    def add(self, table: str, frame: DataFrame, *, cache: bool = False) -> DataFrame:
+        """`frame` as the view of `table`; cache=True: cached (its first read fills the cache)."""
+        if cache:
+            frame = frame.persist()
+            self._cached.append(frame)
         self.views[table] = f"_gate_{table.replace('.', '_')}_{uuid.uuid4().hex[:8]}"
         frame.createOrReplaceTempView(self.views[table])
         return frame
 
-    def __enter__(self) -> CachedViews:
+    def __enter__(self) -> GateTables:
         return self
 
     def __exit__(self, *_exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         for view in self.views.values():
             self.spark.catalog.dropTempView(view)
-        for frame in self._frames:
+        for frame in self._cached:
             frame.unpersist()
 
 
 def _read(spark: SparkSession, config: Config, table: str, schema) -> tuple[DataFrame, int | None]:
-    """(the table at its latest version, that version); an empty frame and None when it does not exist."""
+    """(the table at its latest version, that version); an empty frame and None when it does not exist.
+
+    Pinned (tables.pinned_table): a gate runs several queries over each table, and Delta would
+    otherwise filter the table's file list again for every one of them."""
     path = str(config.paths.table(table))
     version = latest_version(spark, path)
     if version is None:
         return spark.createDataFrame([], spark_schema(schema)), None  # batch-level checks still run
-    return spark.read.format("delta").option("versionAsOf", version).load(path), version
+    return pinned_table(spark, path, version), version
 
 
-def table_batch(spark: SparkSession, config: Config, table: str, where: str | None = None,
-                schema=None) -> Batch:
+def table_batch(tables: GateTables, table: str, where: str | None = None, schema=None) -> Batch:
     """The table's rows where the SQL predicate `where` holds (all of them without one)."""
-    rows, version = _read(spark, config, table, schema or table_schema(table))
+    rows, version = tables.read(table, schema)
     return Batch(table, rows.where(where) if where else rows, version=version, where=where)
 
 
-def bronze_batch(spark: SparkSession, config: Config, source: str, batch_ids: tuple[int, ...]) -> Batch:
+def bronze_batch(tables: GateTables, source: str, batch_ids: tuple[int, ...]) -> Batch:
     """What the run ingested into bronze.<source>: the rows of its ingestion batches."""
-    return table_batch(spark, config, f"bronze.{source}", f"_batch_id IN {sql_ids(batch_ids)}" if batch_ids
+    return table_batch(tables, f"bronze.{source}", f"_batch_id IN {sql_ids(batch_ids)}" if batch_ids
                        else "false", bronze_schema(source))
 
 
@@ -115,10 +140,12 @@ def _of_batches(batches: dict[str, tuple[int, ...]], source_column: str, prefix:
     return cond
 
 
-def quarantine_batch(spark: SparkSession, config: Config, batches: dict[str, tuple[int, ...]]) -> Batch:
-    """The quarantine rows bronze wrote for the same ingestion batches."""
-    rows, version = _read(spark, config, "ops.quarantine", table_schema("ops.quarantine"))
-    return Batch("ops.quarantine", rows.where(_of_batches(batches, "stage", "bronze.")), version=version)
+def quarantine_batch(tables: GateTables, batches: dict[str, tuple[int, ...]]) -> Batch:
+    """The quarantine rows bronze wrote for the same ingestion batches, cached as the checks' view of
+    ops.quarantine (the file-level checks read the same rows)."""
+    rows, version = tables.read("ops.quarantine", view=False)
+    rows = tables.add("ops.quarantine", rows.where(_of_batches(batches, "stage", "bronze.")), cache=True)
+    return Batch("ops.quarantine", rows, version=version)
 
 
 def files_batch(files: DataFrame, version: int | None, batches: dict[str, tuple[int, ...]]) -> Batch:
@@ -140,19 +167,20 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         return _gate_gold(spark, config, run_id, logical_date, gx_folder, now, started)
     gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
-    # The file-level checks read the bookkeeping and this run's quarantine rows: cached once (the
-    # bookkeeping as it is first read, to find the run's batches).
-    with CachedViews(spark) as cache:
-        files, files_version = _read(spark, config, "ops.ingested_files", table_schema("ops.ingested_files"))
-        files = cache.add("ops.ingested_files", files)
+    with GateTables(spark, config) as tables:
+        tables.start_reading({"ops.quarantine": table_schema("ops.quarantine")}
+                             | {f"bronze.{s}": bronze_schema(s) for s in sources})
+        # The file-level checks read the bookkeeping and this run's quarantine rows: cached once (the
+        # bookkeeping as it is first read, to find the run's batches).
+        files, files_version = tables.read("ops.ingested_files", view=False)
+        files = tables.add("ops.ingested_files", files, cache=True)
         batches = committed_batches(files, None if full_rebuild else run_id)
         batches = {s: batches.get(s, ()) for s in sources}
-        quarantine = quarantine_batch(spark, config, batches)
-        quarantine = dataclasses.replace(quarantine, frame=cache.add("ops.quarantine", quarantine.frame))
-        checked = [bronze_batch(spark, config, s, batches[s]) for s in sources]
+        quarantine = quarantine_batch(tables, batches)
+        checked = [bronze_batch(tables, s, batches[s]) for s in sources]
         checked += [quarantine, files_batch(files, files_version, batches)]
         results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now, gx=gx,
-                            tables=cache.views, ingested=IngestedBatches(batches))  # all recorded in one commit
+                            tables=tables.views, ingested=IngestedBatches(batches))  # all recorded in one commit
     failed = [r for r in results if r.failed]
     if failed:
         raise gate_failed(failed, "Silver must not read this run's bronze rows: the pipeline stops at "
@@ -170,9 +198,13 @@ def _passed(job: str, results: list, rows: int, started: float) -> JobResult:
 
 def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date, full_rebuild: bool,
                  gx_folder, now: dt.datetime, started: float) -> JobResult:
-    checked = [table_batch(spark, config, table, None if full_rebuild or not run_column
-                           else f"{run_column} = {sql_literal(run_id)}") for table, run_column in SILVER_GATED.items()]
-    results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now, gx_folder=gx_folder)
+    with GateTables(spark, config) as tables:
+        tables.start_reading({table: table_schema(table) for table in SILVER_GATED})
+        checked = [table_batch(tables, table, None if full_rebuild or not run_column
+                               else f"{run_column} = {sql_literal(run_id)}")
+                   for table, run_column in SILVER_GATED.items()]
+        results = check_all(spark, config, checked, run_id, logical_date=logical_date, now=now,
+                            gx_folder=gx_folder, tables=tables.views)
     failed = [r for r in results if r.failed]
     if failed:
         raise gate_failed(failed, "Gold must not read this run's silver rows: the pipeline stops at gate_silver "
@@ -182,8 +214,10 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
 
 def _gate_gold(spark: SparkSession, config: Config, run_id: str, logical_date, gx_folder,
                now: dt.datetime, started: float) -> JobResult:
-    results = check_all(spark, config, [table_batch(spark, config, table) for table in GOLD_GATED], run_id,
-                        logical_date=logical_date, now=now, gx_folder=gx_folder)
+    with GateTables(spark, config) as tables:
+        tables.start_reading({table: table_schema(table) for table in GOLD_GATED})
+        results = check_all(spark, config, [table_batch(tables, table) for table in GOLD_GATED], run_id,
+                            logical_date=logical_date, now=now, gx_folder=gx_folder, tables=tables.views)
     failed = [r for r in results if r.failed]
     if failed:
         restored = restore_before_run(spark, config, list(GOLD_GATED), run_id,

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ROWS_KEY = "c360_batch_rows"
 DAY_TYPES = ("string", "timestamp", "date")
+LOCAL_RESULT_ROWS = 1000  # a SQL check result up to this size is held on the driver (_computed)
 SQL_CHECK_THREADS = 2  # SQL check queries computed at once, beside GX's own Spark jobs
 DAY_PARAMS = {"not_in_future": "column", "daily_volume": "date_column"}  # kinds that read a time
 
@@ -101,8 +102,7 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
 
     Yields a Pending per batch: its context with its `views`, ready once their results are.
     GX counts a result's rows and the gate samples a failing one's, so each result is computed
-    once, into a local checkpoint (results are what is wrong, so they are small; Spark frees them
-    once unreferenced). They are computed in background threads, in the order of the batches
+    once and held (`_computed`: results are what is wrong, so they are small). They are computed in background threads, in the order of the batches
     needing them, while the caller validates the batches already ready: Spark runs the checks'
     jobs while GX spends Python time (the GIL is released while a thread waits on Spark), and the
     single-task stages of small tables leave cores for other jobs. Checks of one kind with equal
@@ -193,8 +193,17 @@ def _analysed(spark, sql: str, spec, table: str) -> DataFrame:
 
 
 def _computed(query: DataFrame) -> DataFrame:
-    """The query's result, computed now; the query itself when it fails (GX reports the error)."""
+    """The query's result, computed now; the query itself when it fails (GX reports the error).
+
+    A result of at most LOCAL_RESULT_ROWS rows (a check that holds has none) is kept as a local
+    relation: GX's count of it is then planned without reading anything back from executors
+    (~0.15 s less per check, on the thread that validates). A larger one, a check failing on
+    many rows, is computed again into a local checkpoint (Spark frees it once unreferenced)."""
     try:
+        rows = query._jdf.limit(LOCAL_RESULT_ROWS + 1).collectAsList()
+        if rows.size() <= LOCAL_RESULT_ROWS:
+            spark = query.sparkSession
+            return DataFrame(spark._jsparkSession.createDataFrame(rows, query._jdf.schema()), spark)
         return query.localCheckpoint()
     except Exception as exc:  # noqa: BLE001 - GX runs the query again and reports the error as the outcome
         log.info("a SQL check failed ahead of validation (GX will report it): %s", first_line(exc, 200))

@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from jobs.bronze import ingest
 from jobs.common.errors import JobError
+from tests.conftest import spark_jobs
 
 CRM_HEADER = "customer_id,first_name,last_name,email,phone,birth_date,street,city,postal_code,country,loyalty_tier,created_at,updated_at"
 CRM_ROW = "C{n},Ana,Lopez,ana{n}@x.fr,06 12 34 56 78,1980-01-0{d},1 rue A,Paris,75001,FR,gold,2024-01-01T00:00:00Z,2026-11-0{d}T10:00:00Z"
@@ -176,3 +177,27 @@ def test_latest_version_follows_every_writer(spark, tmp_path):
     write_deltalake(path, pa.table({"n": [2]}), mode="append")
     assert latest_version(spark, path) == 1
     assert spark.read.format("delta").option("versionAsOf", 1).load(path).count() == 2
+
+
+def test_a_pinned_table_is_its_version_read_without_filtering_files_per_query(spark, tmp_path):
+    """Gates read each table through pinned_table: the rows of its version with deletion vectors
+    applied, blind to later commits, and no Delta file filtering (Spark jobs) for each query."""
+    from jobs.common.tables import latest_version, pinned_table
+
+    path = str(tmp_path / "lake" / "bronze" / "things")
+    (spark.range(0, 60).withColumn("k", F.col("id") % 6).repartition(3).write.format("delta")
+     .option("delta.enableDeletionVectors", "true").save(path))
+    spark.sql(f"DELETE FROM delta.`{path}` WHERE k = 3")
+    log = spark.read.json(f"{path}/_delta_log/00000000000000000001.json")
+    assert log.where("add.deletionVector IS NOT NULL").count() > 0   # the delete left the files, marked rows
+    version = latest_version(spark, path)
+    pinned = pinned_table(spark, path, version)
+    spark.range(60, 70).withColumn("k", F.lit(3).cast("bigint")).write.format("delta").mode("append").save(path)
+
+    as_of = spark.read.format("delta").option("versionAsOf", version).load(path)
+    assert sorted(pinned.collect()) == sorted(as_of.collect())
+    assert pinned.count() == 50 and pinned.where("k = 3").count() == 0
+
+    def query_of(frame):
+        return lambda: frame.where("k = 1").agg(F.sum("id")).collect()
+    assert spark_jobs(spark, query_of(pinned)) < spark_jobs(spark, query_of(as_of))

@@ -187,9 +187,10 @@ def bronze_runs(spark, tmp_path_factory):
     # The same batch checked as a plain frame (no predicate to find it in the table with):
     # daily_volume counts the table and the batch in separate scans and must judge alike.
     events_of_run_2 = bronze_gate.committed_batches(_read(spark, config, "ops.ingested_files"), "bronze-2")["events"]
-    half_day_frame = check(spark, config, "bronze.events",
-                           bronze_gate.bronze_batch(spark, config, "events", events_of_run_2).frame,
-                           "bronze-2-frame", logical_date=DAYS[5], gx_folder=gx, record=False)
+    with bronze_gate.GateTables(spark, config) as tables:
+        half_day_frame = check(spark, config, "bronze.events",
+                               bronze_gate.bronze_batch(tables, "events", events_of_run_2).frame,
+                               "bronze-2-frame", logical_date=DAYS[5], gx_folder=gx, record=False)
     # A row lost from bronze after ingestion counted it: only the per-file reconciliation sees it.
     DeltaTable.forPath(spark, str(config.paths.table("bronze.events"))).delete(
         "message_id = '2026-11-15-0'")

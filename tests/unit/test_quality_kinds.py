@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-import uuid
 
 import pytest
 from chispa import assert_df_equality
@@ -23,7 +22,7 @@ from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
 from jobs.quality.suite import parse_suite
 from jobs.quality.validate import sql_results, validate_one, with_derived
-from tests.conftest import make_config
+from tests.conftest import make_config, spark_jobs
 
 NOW = dt.datetime(2026, 11, 25, 12, 0)
 ROWS = [  # id, code, amount, ts_text, k1, k2, note
@@ -97,17 +96,6 @@ def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path
     assert (results[2].success, results[2].result) == (False, {"observed_value": 2})
 
 
-def _spark_jobs(spark, action) -> int:
-    """Spark jobs `action()` runs (counted in a job group of its own)."""
-    context, group = spark.sparkContext, f"count_{uuid.uuid4().hex}"
-    context.setJobGroup(group, "counting Spark jobs")
-    try:
-        action()
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-    return len(context.statusTracker().getJobIdsForGroup(group))
-
-
 def test_gx_counts_rows_and_column_values_in_one_aggregation(spark, frame, tmp_path):
     """GX computes the row count a round before the column counts it could join; with
     gx_patches.one_aggregation_per_batch one Spark aggregation computes all of them, so the
@@ -123,8 +111,8 @@ def test_gx_counts_rows_and_column_values_in_one_aggregation(spark, frame, tmp_p
                                 run_name=run_name, run_time=NOW)
 
     validate("warm-up")  # the suite's first save and GX's first use are not what is counted
-    validation_jobs = _spark_jobs(spark, lambda: results.extend(validate("unit")))
-    one_aggregation = _spark_jobs(spark, lambda: frame.agg(F.count(F.lit(1)), F.count("id")).collect())
+    validation_jobs = spark_jobs(spark, lambda: results.extend(validate("unit")))
+    one_aggregation = spark_jobs(spark, lambda: frame.agg(F.count(F.lit(1)), F.count("id")).collect())
     assert validation_jobs == one_aggregation
     assert [(r.success, r.result.get("observed_value", r.result.get("unexpected_count"))) for r in results] == [
         (True, 6), (False, 1), (False, 1), (False, 2)]
@@ -297,6 +285,17 @@ def test_checks_sharing_a_key_run_as_one_query_with_each_its_own_result(spark, t
     assert [r.customer_id for r in sales["known"]] == ["c9"] * 19
     assert [r.customer_id for r in visits["known"]] == ["c8"] * 19
     assert [tuple(r) for r in sales["daily"]] == [tuple(r) for r in visits["daily"]] == [("2026-11-24", 1, 4, 7)]
+
+
+def test_a_check_result_is_held_whole_on_either_side_of_the_local_limit(spark, monkeypatch):
+    """Small results (every check that holds) become local relations, larger ones local checkpoints:
+    either way the view has every row of the query, and reading it no longer runs the query."""
+    monkeypatch.setattr(validate, "LOCAL_RESULT_ROWS", 3)
+    for rows in (0, 3, 4, 10):
+        query = spark.range(100).where(f"id < {rows}").selectExpr("id", "CAST(id AS STRING) AS label")
+        held = validate._computed(query)
+        assert_df_equality(held, query, ignore_row_order=True)
+        assert ("LocalRelation" if rows <= 3 else "LogicalRDD") in held._jdf.queryExecution().analyzed().toString()
 
 
 def test_a_batch_is_validated_while_the_checks_of_another_still_run(spark, tmp_path, monkeypatch):
