@@ -102,8 +102,8 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
 
     Yields a Pending per batch: its context with its `views`, ready once their results are.
     GX counts a result's rows and the gate samples a failing one's, so each result is computed
-    once and held (`_computed`: results are what is wrong, so they are small). They are computed in background threads, in the order of the batches
-    needing them, while the caller validates the batches already ready: Spark runs the checks'
+    once and held (`_computed`: results are what is wrong, so they are small). They are computed
+    in background threads, in the order of the batches needing them, while the caller validates the batches already ready: Spark runs the checks'
     jobs while GX spends Python time (the GIL is released while a thread waits on Spark), and the
     single-task stages of small tables leave cores for other jobs. Checks of one kind with equal
     `shared_key`s (the bronze sources' references to bronze.crm, their daily volumes) are one
@@ -196,9 +196,10 @@ def _computed(query: DataFrame) -> DataFrame:
     """The query's result, computed now; the query itself when it fails (GX reports the error).
 
     A result of at most LOCAL_RESULT_ROWS rows (a check that holds has none) is kept as a local
-    relation: GX's count of it is then planned without reading anything back from executors
-    (~0.15 s less per check, on the thread that validates). A larger one, a check failing on
-    many rows, is computed again into a local checkpoint (Spark frees it once unreferenced)."""
+    relation: GX's count of it then runs over rows the driver holds, not a checkpoint's blocks
+    (a bronze gate's eleven counts, on the thread that validates: 0.7 s against 2.0 s). A larger
+    one, a check failing on many rows, is computed again into a local checkpoint (Spark frees it
+    once unreferenced)."""
     try:
         rows = query._jdf.limit(LOCAL_RESULT_ROWS + 1).collectAsList()
         if rows.size() <= LOCAL_RESULT_ROWS:
