@@ -103,9 +103,10 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
     Yields a Pending per batch: its context with its `views`, ready once their results are.
     GX counts a result's rows and the gate samples a failing one's, so each result is computed
     once and held (`_computed`: results are what is wrong, so they are small). They are computed
-    in background threads, in the order of the batches needing them, while the caller validates the batches already ready: Spark runs the checks'
-    jobs while GX spends Python time (the GIL is released while a thread waits on Spark), and the
-    single-task stages of small tables leave cores for other jobs. Checks of one kind with equal
+    in background threads, in the order of the batches needing them, while the caller validates
+    the batches already ready: Spark runs the checks' jobs while GX spends Python time (the GIL is
+    released while a thread waits on Spark), and the single-task stages of small tables leave
+    cores for other jobs. Checks of one kind with equal
     `shared_key`s (the bronze sources' references to bronze.crm, their daily volumes) are one
     query; each check's view is its rows of that result. A query that does not analyse is a suite
     problem (SuiteError naming the expectation, raised before any query runs); one that fails
