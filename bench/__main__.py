@@ -4,7 +4,7 @@
 
 Landing data is generated once per (scale, seed) under data/bench/ and reused; the lake is
 rebuilt from scratch each run so every figure is a cold, full run. Every stage of
-jobs.registry.STAGES runs in order (or those --stages names), each job through
+jobs.registry.PIPELINE_STAGES (landing to gated gold, then training and scoring) runs in order (or those --stages names), each job through
 jobs.__main__.run_job with one run_id for the whole bench run and no logical date (as `make run`),
 so gates judge the rows the jobs before them wrote. Reported: per stage and per job wall and CPU
 seconds and records/s; the plain Spark read reference and the bronze ratio; each gate's cost as a
@@ -180,7 +180,7 @@ def run_one(spark, config, job, run_id: str, **extra) -> dict:
 
 
 def run_stages(spark, config, selected: list[str], run_id: str) -> tuple[dict, str | None]:
-    """Every selected stage of jobs.registry.STAGES in order; (stage -> figures, stage that stopped the run)."""
+    """Every selected stage of jobs.registry.PIPELINE_STAGES in order; (stage -> figures, stage that stopped the run)."""
     from jobs import registry
 
     stages, enabled = {}, (None, *config.enabled_sources())
@@ -256,6 +256,21 @@ def gold_vs_duckdb(spark, config, run_id: str) -> dict:
     return out
 
 
+def model_figures(stages: dict) -> str | None:
+    """Training and scoring time and customer scores per second, when those stages ran."""
+    train = (stages.get("train") or {}).get("jobs", {}).get("train_models")
+    score = (stages.get("score") or {}).get("jobs", {}).get("score_customers")
+    parts = []
+    if train and "error" not in train:
+        d = train.get("details", {})
+        parts.append(f"training {train['seconds']}s ({d.get('trained', 0)} models trained, "
+                     f"{d.get('refused', 0)} refused)")
+    if score and "error" not in score:
+        parts.append(f"scoring {score['seconds']}s: {score['records']:,} customer scores = "
+                     f"{score['records_per_s'] or 0:,} scores/s")
+    return "models: " + "; ".join(parts) if parts else None
+
+
 def print_summary(figures: dict) -> None:
     m = figures["machine"]
     print(f"\n=== bench: scale {figures['scale']:,} events, {m['cores']} cores, {m['memory_gb']} GB, "
@@ -300,6 +315,9 @@ def print_summary(figures: dict) -> None:
     for job, t in (tput.get("identity") or {}).items():
         print(f"identity throughput: {job} {t['records']:,} {t['unit']} in {t['seconds']}s = {t['per_s'] or 0:,} "
               f"{t['unit']}/s ({t['customers']:,} customers out)")
+    models_line = model_figures(figures.get("stages") or {})
+    if models_line:
+        print(models_line)
     cmp_ = figures.get("gold_vs_duckdb")
     if cmp_:
         sp = cmp_["spark"]
@@ -341,22 +359,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scale", type=int, default=2_000_000, help="web/app events to generate")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--stages", default=",".join(registry.STAGES),
-                        help=f"comma-separated stages to run, in registry order (default all: {','.join(registry.STAGES)})")
+    parser.add_argument("--stages", default=",".join(registry.PIPELINE_STAGES),
+                        help=f"comma-separated stages to run, in registry order (default all: "
+                             f"{','.join(registry.PIPELINE_STAGES)})")
     parser.add_argument("--keep-lake", action="store_true", help="keep the lake after the run")
     parser.add_argument("--reuse-lake", action="store_true",
                         help="start from the lake a --keep-lake run left (e.g. --stages gold) instead of a fresh one")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the gold-against-DuckDB comparison")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in registry.STAGES]
+    unknown = [s for s in wanted if s not in registry.PIPELINE_STAGES]
     if unknown or not wanted:
-        parser.error(f"unknown stage(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(registry.STAGES)}")
-    selected = [s for s in registry.STAGES if s in wanted]
+        parser.error(f"unknown stage(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(registry.PIPELINE_STAGES)}")
+    selected = [s for s in registry.PIPELINE_STAGES if s in wanted]
 
     root = BENCH_DIR / f"scale-{args.scale}-seed-{args.seed}"
     overrides = {"paths.landing": str(root / "landing"), "paths.truth": str(root / "truth"),
                  "paths.lake": str(root / "lake"), "paths.checkpoints": str(root / "checkpoints"),
+                 "models.store": str(root / "mlflow"),   # the bench's own runs and registry, rebuilt with its lake
                  "generator.scale": args.scale, "generator.seed": args.seed}
     config = load_config(overrides=overrides)
     from jobs.__main__ import _setup_logging, ensure_landing
@@ -375,6 +395,7 @@ def main(argv=None) -> int:
         figures["generate_seconds"] = round(time.monotonic() - t0, 1)
     if not args.reuse_lake:
         shutil.rmtree(config.paths.lake, ignore_errors=True)
+        shutil.rmtree(root / "mlflow", ignore_errors=True)
 
     from jobs.__main__ import start_gx_import
     from jobs.common.spark import build_spark

@@ -7,6 +7,7 @@
     python -m jobs generate [--scale N] [--seed S] [--force]
     python -m jobs summary                 # rows per table
     python -m jobs eval-identity           # identity precision/recall against the generator's truth
+    python -m jobs eval-models             # champions' holdout AUC against the planted propensities
     python -m jobs fetch-jars              # Delta's jars into .cache/ivy, once
     python -m jobs sql [-e "SELECT ..."]   # Spark SQL over gold and non-restricted silver tables
 """
@@ -33,7 +34,7 @@ log = logging.getLogger("jobs")
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("py4j", "pyspark"):
+    for noisy in ("py4j", "pyspark", "mlflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "run":
             p.add_argument("job")
         if name == "stage":
-            p.add_argument("stage", nargs="+", choices=registry.STAGES,
+            p.add_argument("stage", nargs="+", choices=registry.PIPELINE_STAGES,
                            help="one or more stages, run in the order given with one run id")
         p.add_argument("--date", "--as-of", dest="date", type=dt.date.fromisoformat,
                        help="logical date (YYYY-MM-DD); gold tables are computed as of it")
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="wipe landing and truth folders first")
     sub.add_parser("summary", help="rows per table in the lake")
     sub.add_parser("eval-identity", help="score identity resolution against the generator's truth")
+    sub.add_parser("eval-models", help="the champions' holdout ROC AUC against the generator's planted propensities")
     sub.add_parser("fetch-jars", help="fetch Delta's jars into .cache/ivy (once)")
     q = sub.add_parser("sql", help="SQL shell over gold and non-restricted silver tables (Spark)")
     q.add_argument("-e", dest="query", help="run one statement and exit")
@@ -186,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
 
             print(identity_report(evaluate(_spark(config), config)))
             return 0
+        if args.command == "eval-models":
+            from jobs.models import evaluate as models_eval
+
+            print(models_eval.report(models_eval.evaluate(_spark(config), config)))
+            return 0
 
         run_id = args.run_id or new_run_id()
         if args.command == "pipeline":
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             jobs = [registry.get_job(args.job)]
         else:
-            jobs = registry.jobs_in_stages(args.stage if args.command == "stage" else registry.STAGES)
+            jobs = registry.jobs_in_stages(args.stage if args.command == "stage" else registry.PIPELINE_STAGES)
         spark = _spark(config, jobs)
         if args.command == "run":
             run_job(spark, config, jobs[0], run_id=run_id,
@@ -205,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(results, {}, {})
         else:
             results, stage_seconds = [], {}
-            for stage in registry.STAGES:
+            for stage in registry.PIPELINE_STAGES:
                 t0 = time.monotonic()
                 results += run_stage(spark, config, stage, run_id=run_id, logical_date=args.date,
                                      full_rebuild=args.full_rebuild)

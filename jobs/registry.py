@@ -161,28 +161,76 @@ GOLD_MARTS = Job(
 GOLD_JOBS: tuple[Job, ...] = (GOLD_CUSTOMER_360, GOLD_CAMPAIGN_RESULTS, GOLD_MARTS)
 GOLD_TABLES: tuple[str, ...] = tuple(t for job in GOLD_JOBS for t in job.outputs if t.startswith("gold."))
 
-GATE_GOLD = Job(
-    name="gate_gold",
-    stage="gold_gate",
+def _publishing_gate(name: str, layer_stage: str, writers: tuple[Job, ...], tables: tuple[str, ...],
+                     references: tuple[str, ...], checks: str) -> Job:
+    """A gate that judges whole tables after their writers' stage, restores them on a failure and
+    publishes them on success (jobs.quality.gate: gold, scores)."""
+    return Job(
+        name=name,
+        stage=f"{writers[0].stage}_gate",
+        layer="ops",
+        module=GATE_MODULE,
+        description=f"Validate {checks}. On a fail-severity expectation, restores every table this run "
+                    f"changed to its version before the run and fails; on success publishes them as assets.",
+        inputs=tables + references,
+        outputs=("ops.quality_results",),
+        depends_on=tuple(job.name for job in writers),
+        params=(("stage", layer_stage),),
+    )
+
+
+GATE_GOLD = _publishing_gate(
+    "gate_gold", "gold", GOLD_JOBS, GOLD_TABLES, ("silver.customers",),
+    "every gold table whole (expectations/gold_*.yaml): exactly one row per customer, rates and shares "
+    "within [0, 1], consistent counts, no direct identifiers, customer volume against earlier runs")
+
+MODEL_INPUTS = ("silver.customers", "silver.touchpoints", "silver.order_items", "silver.calls",
+                "silver.campaign_events", "silver.consents")
+
+TRAIN_MODELS = Job(
+    name="train_models",
+    stage="train",
     layer="ops",
-    module=GATE_MODULE,
-    description="Validate every gold table whole (expectations/gold_*.yaml): exactly one row per customer, "
-                "rates and shares within [0, 1], consistent counts, no direct identifiers, customer volume "
-                "against earlier runs. On a fail-severity expectation, restores every gold table this run "
-                "changed to its version before the run and fails; on success publishes gold as assets.",
-    inputs=GOLD_TABLES + ("silver.customers",),
-    outputs=("ops.quality_results",),
-    depends_on=tuple(job.name for job in GOLD_JOBS),
-    params=(("stage", "gold"),),
+    module="jobs.models.train",
+    description="Fit every model of models/*.yaml and the CLV model on point-in-time training sets (features "
+                "as of earlier cutoffs, labels from the horizon after each), evaluate on the latest cutoff, log "
+                "the run to MLflow, register it, and move the champion alias only to a version that beats the "
+                "champion.",
+    inputs=MODEL_INPUTS,
+    outputs=(),
+    depends_on=("gate_gold",),
 )
+
+SCORE_CUSTOMERS = Job(
+    name="score_customers",
+    stage="score",
+    layer="gold",
+    module="jobs.models.score",
+    description="Score every eligible customer with each champion model as of the logical date "
+                "(features computed as in training) into gold.customer_scores, with deciles and CLV outputs.",
+    inputs=MODEL_INPUTS,
+    outputs=("gold.customer_scores",),
+    depends_on=("train_models",),
+)
+SCORING_JOBS: tuple[Job, ...] = (SCORE_CUSTOMERS,)
+SCORING_TABLES: tuple[str, ...] = tuple(t for job in SCORING_JOBS for t in job.outputs if t.startswith("gold."))
+
+GATE_SCORES = _publishing_gate(
+    "gate_scores", "scores", SCORING_JOBS, SCORING_TABLES, ("gold.customer_360",),
+    "the scores whole (expectations/gold_customer_scores.yaml): one row per customer, model and date, "
+    "probabilities in [0, 1], deciles 1-10, customers known to customer_360, no direct identifiers")
 
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
                          + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)
-                         + GOLD_JOBS + (GATE_GOLD,))
+                         + GOLD_JOBS + (GATE_GOLD,) + (TRAIN_MODELS,) + SCORING_JOBS + (GATE_SCORES,))
 
-# In pipeline order; each stage starts when the previous one succeeded. `python -m jobs pipeline`
-# and the Airflow DAG both follow it. Gate stages sit between layers.
+# In pipeline order; each stage starts when the previous one succeeded. Gate stages sit between
+# layers. STAGES is one logical date's data, landing to gated gold: the daily DAG. MODEL_STAGES
+# train and score on gated gold: the models DAGs (weekly training; scoring after each gated gold).
+# `python -m jobs pipeline` (make run) runs both, in this order.
 STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity", "silver_gate", "gold", "gold_gate")
+MODEL_STAGES: tuple[str, ...] = ("train", "score", "score_gate")
+PIPELINE_STAGES: tuple[str, ...] = STAGES + MODEL_STAGES
 
 
 def get_job(name: str) -> Job:

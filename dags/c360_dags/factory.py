@@ -197,29 +197,76 @@ def default_task_factory(job, *, stage: str, settings: AirflowSettings, outlets:
     )
 
 
-def build_daily_dag(config, settings: AirflowSettings, *, dag_id: str = DAILY_DAG_ID,
-                    stages: Iterable[str] | None = None,
-                    jobs_in_stage: Callable[[str], list] | None = None,
-                    task_factory: Callable[..., Any] | None = None):
-    """The daily DAG. `stages`/`jobs_in_stage` default to the registry's; tests pass others."""
-    from airflow.sdk import TaskGroup
-
-    if stages is None or jobs_in_stage is None:
-        from jobs import registry
-
-        stages = registry.STAGES if stages is None else stages
-        jobs_in_stage = jobs_in_stage or registry.jobs_in_stage
-    task_factory = task_factory or default_task_factory
+def _plan(config, stages: Iterable[str], jobs_in_stage: Callable[[str], list]) -> list[tuple[str, list]]:
+    """(stage, its jobs) in order, jobs of disabled sources left out, empty stages dropped."""
     enabled = set(config.enabled_sources())
     plan = []
     for stage in stages:
         jobs = [j for j in jobs_in_stage(stage) if dict(j.params).get("source") in (None, *enabled)]
         if jobs:
             plan.append((stage, jobs))
-    outlets = plan_outlets(plan)
+    return plan
 
+
+def build_daily_dag(config, settings: AirflowSettings, *, dag_id: str = DAILY_DAG_ID,
+                    stages: Iterable[str] | None = None,
+                    jobs_in_stage: Callable[[str], list] | None = None,
+                    task_factory: Callable[..., Any] | None = None):
+    """The daily DAG. `stages`/`jobs_in_stage` default to the registry's; tests pass others."""
+    if stages is None or jobs_in_stage is None:
+        from jobs import registry
+
+        stages = registry.STAGES if stages is None else stages
+        jobs_in_stage = jobs_in_stage or registry.jobs_in_stage
+    plan = _plan(config, stages, jobs_in_stage)
     dag = _dag(dag_id, settings, schedule=daily_timetable(settings.daily_schedule), doc_md=_daily_doc(plan),
                description="Customer-360: landing -> bronze -> silver -> gold for one logical date, gated")
+    return _stage_tasks(dag, plan, settings, task_factory)
+
+
+MODELS_DAG_ID = "customer360_models"
+SCORING_DAG_ID = "customer360_scoring"
+SCORED_ON = "gold.customer_360"   # the gated gold asset whose publication triggers scoring
+
+
+def build_models_dags(config, settings: AirflowSettings, *, task_factory: Callable[..., Any] | None = None):
+    """customer360_models: weekly, train then score then gate the scores (registry.MODEL_STAGES).
+    customer360_scoring: after each gated gold publication (the asset gate_gold publishes), score
+    with the current champions and gate (the scoring stages alone)."""
+    from airflow.sdk import CronTriggerTimetable
+
+    from jobs import registry
+
+    doc = """\
+# Customer-360 models
+
+**customer360_models** (weekly): `train_models` fits every model of `models/*.yaml` and the CLV
+model on point-in-time training sets, logs each run to MLflow and moves the `champion` alias only to
+a better version; then `score_customers` and `gate_scores`.
+
+**customer360_scoring** (after each gated gold publication, the `gold.customer_360` asset):
+`score_customers` with the current champions into `gold.customer_scores`, then `gate_scores`.
+
+By hand: `make train`, `make score`; the MLflow UI: `make mlflow`.
+"""
+    weekly = _dag(MODELS_DAG_ID, settings, doc_md=doc,
+                  schedule=CronTriggerTimetable(settings.models_schedule, timezone="UTC"),
+                  description="Customer-360: weekly training (MLflow, champion rule), then scoring, gated")
+    scoring_stages = tuple(s for s in registry.MODEL_STAGES if s != registry.TRAIN_MODELS.stage)
+    on_gold = _dag(SCORING_DAG_ID, settings, doc_md=doc, schedule=[table_asset(SCORED_ON)],
+                   description="Customer-360: score with the champions after each gated gold publication")
+    return (_stage_tasks(weekly, _plan(config, registry.MODEL_STAGES, registry.jobs_in_stage), settings,
+                         task_factory),
+            _stage_tasks(on_gold, _plan(config, scoring_stages, registry.jobs_in_stage), settings, task_factory))
+
+
+def _stage_tasks(dag, plan: list[tuple[str, list]], settings: AirflowSettings,
+                 task_factory: Callable[..., Any] | None):
+    """One task group per stage, one task per job, each stage after the whole previous one."""
+    from airflow.sdk import TaskGroup
+
+    task_factory = task_factory or default_task_factory
+    outlets = plan_outlets(plan)
     with dag:
         previous = None
         tasks = {}

@@ -27,6 +27,7 @@ class AirflowSettings:
     owner: str = "customer360"
     daily_schedule: str = "@daily"                 # the logical date is the day whose files are due
     maintenance_schedule: str = "0 3 * * 0"        # weekly, Sunday 03:00 UTC, clear of the daily run
+    models_schedule: str = "0 5 * * 0"             # weekly training, Sunday 05:00 UTC, after housekeeping
     start_date: dt.date | None = None              # default: first day of the generator's history
     catchup: bool = False                          # backfills are explicit: make backfill START END
     paused_at_creation: bool = True                # Airflow's default; unpause in the UI or REST API

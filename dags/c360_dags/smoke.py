@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 DAILY_DAG_ID = "customer360_daily"
-EXPECTED_DAGS = (DAILY_DAG_ID, "customer360_maintenance")
+EXPECTED_DAGS = (DAILY_DAG_ID, "customer360_maintenance", "customer360_models", "customer360_scoring")
 FINISHED = {"success", "failed"}
 
 

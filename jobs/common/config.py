@@ -84,6 +84,7 @@ class Config:
     airflow: dict[str, Any] = field(default_factory=dict)      # validated in dags/c360_dags/settings.py
     maintenance: dict[str, Any] = field(default_factory=dict)  # validated in jobs/ops/maintenance.py
     gold: dict[str, Any] = field(default_factory=dict)         # validated in jobs/gold/settings.py
+    models: dict[str, Any] = field(default_factory=dict)       # validated in jobs/models/settings.py
     source_file: str = field(default="")
 
     def enabled_sources(self) -> list[str]:
@@ -225,7 +226,7 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
     )
     identity = _identity(_section(raw, "identity"))
     optional = {}
-    for key in ("airflow", "maintenance", "gold"):
+    for key in ("airflow", "maintenance", "gold", "models"):
         value = raw.get(key) or {}
         if not isinstance(value, dict):
             raise ConfigError(key, "not a mapping", allowed="a YAML mapping")

@@ -100,6 +100,11 @@ class Silver:
     campaign_events: DataFrame
     consents: DataFrame
 
+    def frames(self) -> dict[str, DataFrame]:
+        """silver table name -> frame, in INPUTS order."""
+        return dict(zip(INPUTS, (self.customers, self.touchpoints, self.order_items, self.calls,
+                                 self.campaign_events, self.consents), strict=True))
+
     def only(self, keys: DataFrame) -> Silver:
         """The rows of these customers (keys: one column customer_key); order items follow their orders."""
         def semi(df: DataFrame) -> DataFrame:
@@ -147,7 +152,8 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
     Order touchpoints hold every status an order went through (completed, then maybe cancelled
     or refunded), so a later refund does not rewrite an earlier as-of date. Out: order_id,
     customer_key, channel, placed_at, purchase_date, status, amount_eur, has_flight,
-    has_extra_bag, window_seats, aisle_seats.
+    has_extra_bag, window_seats, aisle_seats, categories (its items' distinct categories, sorted),
+    passengers (the flight item's quantity; null without a flight). Models read the last two.
     """
     latest = F.struct("occurred_at", "touchpoint_id")
     orders = (upto(touchpoints.where((F.col("source") == "orders") & F.col("order_id").isNotNull()), as_of)
@@ -161,14 +167,18 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
     items = order_items.groupBy("order_id").agg(
         F.max(F.col("category") == "flight").alias("has_flight"),
         F.max(F.col("category") == "extra_bag").alias("has_extra_bag"),
-        *[F.sum((F.col("seat") == s).cast("int")).alias(f"{s}_seats") for s in SEATS])
+        *[F.sum((F.col("seat") == s).cast("int")).alias(f"{s}_seats") for s in SEATS],
+        F.array_sort(F.collect_set("category")).alias("categories"),
+        F.max(F.when(F.col("category") == "flight", F.col("quantity"))).alias("passengers"))
     return (orders.where(F.col("customer_key").isNotNull()).join(items, "order_id", "left")
             .select("order_id", "customer_key", "channel", "placed_at",
                     F.to_date("placed_at").alias("purchase_date"), "status",
                     to_eur(F.col("amount"), F.col("currency"), fx_to_eur).alias("amount_eur"),
                     F.coalesce("has_flight", F.lit(False)).alias("has_flight"),
                     F.coalesce("has_extra_bag", F.lit(False)).alias("has_extra_bag"),
-                    *[F.coalesce(f"{s}_seats", F.lit(0)).alias(f"{s}_seats") for s in SEATS]))
+                    *[F.coalesce(f"{s}_seats", F.lit(0)).alias(f"{s}_seats") for s in SEATS],
+                    F.coalesce("categories", F.array().cast("array<string>")).alias("categories"),
+                    "passengers"))
 
 
 def value(orders: DataFrame, as_of: dt.date) -> DataFrame:
@@ -408,6 +418,22 @@ def touched_keys(spark: SparkSession, paths: dict[str, str], since: dict[str, in
 
 # --- the job ------------------------------------------------------------------------------------
 
+def open_silver(spark: SparkSession, config: Config, job: str) -> tuple[Silver, dict[str, int], dict[str, str]]:
+    """The silver inputs, each read at its current Delta version: (frames, versions, paths).
+
+    Every reader of customer_360's logic (this job, model training and scoring) opens silver here,
+    so they see the same inputs and record the same versions."""
+    paths = {t: str(config.paths.table(t)) for t in INPUTS}
+    missing = [t for t in REQUIRED if not table_exists(spark, paths[t])]
+    if missing:
+        raise JobError(f"{job}: silver tables {', '.join(missing)} do not exist yet under {config.paths.lake}; "
+                       "run the silver and identity stages first (make silver)")
+    for t in INPUTS:            # a source that is not enabled contributes an empty table
+        ensure_table(spark, config, table_schema(t))
+    versions = {t: table_version(spark, p) for t, p in paths.items()}
+    return Silver(*(read_table(spark, paths[t], versions[t]) for t in INPUTS)), versions, paths
+
+
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
         full_rebuild: bool = False, **_ignored) -> JobResult:
     started = time.monotonic()
@@ -422,16 +448,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     validate_segments(spark, segments, spark_schema(schema), settings.segments_file)
     lap("validate")
 
-    paths = {t: str(config.paths.table(t)) for t in INPUTS}
-    missing = [t for t in REQUIRED if not table_exists(spark, paths[t])]
-    if missing:
-        raise JobError(f"{JOB}: silver tables {', '.join(missing)} do not exist yet under {config.paths.lake}; "
-                       "run the silver and identity stages first (make silver)")
-    for t in INPUTS:            # a source that is not enabled contributes an empty table
-        ensure_table(spark, config, table_schema(t))
-    until = {t: table_version(spark, p) for t, p in paths.items()}
-    frames = {t: read_table(spark, p, until[t]) for t, p in paths.items()}
-    silver = Silver(*(frames[t] for t in INPUTS))
+    silver, until, paths = open_silver(spark, config, JOB)
+    frames = silver.frames()
     as_of = logical_date or default_as_of(spark, paths["silver.touchpoints"])
 
     target = ensure_table(spark, config, schema)

@@ -41,7 +41,7 @@ from jobs.quality.kinds.base import sql_ids, sql_literal
 from jobs.quality.outcomes import gate_failed
 from jobs.quality.rollback import restore_before_run
 
-GATED_LAYERS = ("bronze", "silver", "gold")
+GATED_LAYERS = ("bronze", "silver", "gold", "scores")
 # silver gate: table -> column naming the run that wrote a row (None: judge the whole table)
 SILVER_GATED = {"silver.touchpoints": "_silver_run_id", "ops.silver_reconciliation": "run_id",
                 "silver.identity_graph": None, "silver.customers": None}
@@ -164,7 +164,11 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     if stage == "silver":
         return _gate_silver(spark, config, run_id, logical_date, full_rebuild, gx_folder, now, started)
     if stage == "gold":
-        return _gate_gold(spark, config, run_id, logical_date, gx_folder, now, started)
+        return _gate_published(spark, config, "gate_gold", GOLD_GATED, registry.GOLD_JOBS, "Gold is",
+                               "the gold stage", run_id, logical_date, gx_folder, now, started)
+    if stage == "scores":
+        return _gate_published(spark, config, "gate_scores", registry.SCORING_TABLES, registry.SCORING_JOBS,
+                               "Scores are", "score_customers", run_id, logical_date, gx_folder, now, started)
     gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
     with GateTables(spark, config) as tables:
@@ -212,17 +216,19 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
     return _passed("gate_silver", results, sum(r.rows_in for r in results), started)
 
 
-def _gate_gold(spark: SparkSession, config: Config, run_id: str, logical_date, gx_folder,
-               now: dt.datetime, started: float) -> JobResult:
+def _gate_published(spark: SparkSession, config: Config, job: str, gated: tuple[str, ...], writers,
+                    what: str, rerun: str, run_id: str, logical_date, gx_folder, now: dt.datetime,
+                    started: float) -> JobResult:
+    """Judge tables whole, as the run left them; on a failure restore what the writers changed.
+    `what`: the message's subject ("Gold is"); `rerun`: what to run again once fixed."""
     with GateTables(spark, config) as tables:
-        tables.start_reading({table: table_schema(table) for table in GOLD_GATED})
-        results = check_all(spark, config, [table_batch(tables, table) for table in GOLD_GATED], run_id,
+        tables.start_reading({table: table_schema(table) for table in gated})
+        results = check_all(spark, config, [table_batch(tables, table) for table in gated], run_id,
                             logical_date=logical_date, now=now, gx_folder=gx_folder, tables=tables.views)
     failed = [r for r in results if r.failed]
     if failed:
-        restored = restore_before_run(spark, config, list(GOLD_GATED), run_id,
-                                      [job.name for job in registry.GOLD_JOBS])
-        undone = "; ".join(r.line() for r in restored) or "no gold table had been changed by this run"
-        raise gate_failed(failed, f"Gold is not published: {undone}. Analysts and downstream DAGs keep "
-                                  f"the last gated gold; fix the cause, then rerun the gold stage and gate_gold")
-    return _passed("gate_gold", results, sum(r.rows_in for r in results), started)
+        restored = restore_before_run(spark, config, list(gated), run_id, [w.name for w in writers])
+        undone = "; ".join(r.line() for r in restored) or "no table it guards had been changed by this run"
+        raise gate_failed(failed, f"{what} not published: {undone}. Analysts and downstream DAGs keep "
+                                  f"the last gated tables; fix the cause, then rerun {rerun} and {job}")
+    return _passed(job, results, sum(r.rows_in for r in results), started)

@@ -58,7 +58,7 @@ print(json.dumps({{"errors": list(bag.import_errors),
                           env=dict(os.environ), timeout=300, check=True)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == []
-    assert set(report["seconds"]) == {"customer360_daily.py", "customer360_maintenance.py"}
+    assert set(report["seconds"]) == {"customer360_daily.py", "customer360_maintenance.py", "customer360_models.py"}
     assert all(seconds < 1.0 for seconds in report["seconds"].values()), report["seconds"]
     assert report["heavy"] == [], "a DAG file imported heavy modules at parse time"
 
@@ -220,6 +220,19 @@ def test_maintenance_dag(dagbag):
     assert [t.task_id for t in dag.topological_sort()] == ["compact_lake", "vacuum_lake"]
     assert dag.get_task("vacuum_lake").application_args[:2] == ["jobs.ops.maintenance", "vacuum"]
     assert "time-travel" in dag.get_task("vacuum_lake").doc_md
+
+
+def test_models_train_weekly_and_score_after_each_gated_gold_publication(dagbag):
+    weekly, on_gold = dagbag.dags[factory.MODELS_DAG_ID], dagbag.dags[factory.SCORING_DAG_ID]
+    assert [t.task_id for t in weekly.topological_sort()] == ["train_models", "score_customers", "gate_scores"]
+    assert [t.task_id for t in on_gold.topological_sort()] == ["score_customers", "gate_scores"]
+    assert weekly.timetable.expression == "0 5 * * 0"
+    assert [a.name for a in on_gold.timetable.asset_condition.objects] == [factory.SCORED_ON]
+    daily = dagbag.dags[DAILY]      # ... which the daily DAG's gold gate publishes
+    assert factory.SCORED_ON in [o.name for o in daily.get_task("gate_gold").outlets]
+    for dag in (weekly, on_gold):   # only the gate publishes the scores
+        assert [o.name for o in dag.get_task("gate_scores").outlets] == ["gold.customer_scores"]
+        assert dag.get_task("score_customers").outlets == []
 
 
 def test_settings_come_from_the_config_section_when_present():

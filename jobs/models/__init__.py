@@ -1,0 +1,1 @@
+"""Models: point-in-time features, propensity training, CLV, scoring."""

@@ -1,0 +1,70 @@
+"""The `models:` section of config/pipeline.yaml, validated; every key optional.
+
+    models:
+      specs_dir: models                  # one YAML file per model (see models/README.md)
+      tracking_uri: null                 # null: SQLite under paths.mlflow (data/mlflow/mlflow.db)
+      experiment: customer360
+      promotion_margin: 0.005            # ROC AUC a new version must gain over the champion
+      min_positives: 30                  # fewer positives (or negatives) in train or holdout: refused
+      seed: 42
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.common.config import PROJECT_ROOT, Config
+from jobs.common.errors import ConfigError
+
+DEFAULTS = {"specs_dir": "models", "tracking_uri": None, "experiment": "customer360",
+            "promotion_margin": 0.005, "min_positives": 30, "seed": 42, "store": "data/mlflow"}
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    specs_dir: Path
+    tracking_uri: str          # where runs and the registry live
+    artifact_root: str         # where a new experiment keeps its artifacts (local store only)
+    experiment: str
+    promotion_margin: float
+    min_positives: int
+    seed: int
+
+
+def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
+    raw = dict(config.models or {})
+    unknown = set(raw) - set(DEFAULTS)
+    if unknown:
+        raise ConfigError(f"models.{sorted(unknown)[0]}", "unknown key", allowed=", ".join(DEFAULTS))
+    values = {**DEFAULTS, **raw}
+    base = root or PROJECT_ROOT
+
+    def folder(key: str) -> Path:
+        text = values[key]
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"models.{key}", f"got {text!r}", allowed="a folder path")
+        path = Path(text)
+        return path if path.is_absolute() else base / path
+
+    store = folder("store")
+    uri = values["tracking_uri"]
+    if uri is not None and (not isinstance(uri, str) or not uri.strip()):
+        raise ConfigError("models.tracking_uri", f"got {uri!r}",
+                          allowed="an MLflow tracking URI (sqlite:///..., http://...) or null")
+    margin = values["promotion_margin"]
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
+        raise ConfigError("models.promotion_margin", f"got {margin!r}", allowed="a number in [0, 0.5)")
+    for key in ("min_positives", "seed"):
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "min_positives" else 0):
+            raise ConfigError(f"models.{key}", f"got {value!r}", allowed="a non-negative integer")
+    experiment = values["experiment"]
+    if not isinstance(experiment, str) or not experiment.strip():
+        raise ConfigError("models.experiment", f"got {experiment!r}", allowed="a non-empty name")
+    return ModelSettings(
+        specs_dir=folder("specs_dir"),
+        tracking_uri=uri or f"sqlite:///{store / 'mlflow.db'}",
+        artifact_root=(store / "artifacts").as_uri(),
+        experiment=experiment, promotion_margin=float(margin),
+        min_positives=values["min_positives"], seed=values["seed"])
