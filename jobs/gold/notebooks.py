@@ -25,8 +25,9 @@ class NotebookError(PipelineError):
 
 
 def execute(path: str | Path, lake: str | Path | None = None, output_dir: Path | None = OUTPUT_DIR,
-            timeout: int = 600):
-    """Run every cell; returns the executed notebook (and writes it under output_dir unless None)."""
+            timeout: int = 600, environ: dict[str, str] | None = None):
+    """Run every cell; returns the executed notebook (and writes it under output_dir unless None).
+    `environ`: more variables for the kernel (C360__... config overrides, e.g. the MLflow store)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -37,6 +38,7 @@ def execute(path: str | Path, lake: str | Path | None = None, output_dir: Path |
     env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
     if lake is not None:
         env["C360__PATHS__LAKE"] = str(lake)
+    env.update(environ or {})
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(PROJECT_ROOT)}})

@@ -43,6 +43,7 @@ def persons_of_customers(customers: pd.DataFrame, people: pd.DataFrame) -> pd.Da
 
 def evaluate(spark: SparkSession, config: Config) -> list[dict]:
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     from jobs.models.train import HOLDOUT_ARTIFACT
 
@@ -61,7 +62,11 @@ def evaluate(spark: SparkSession, config: Config) -> list[dict]:
         version = tracking.champion_version(client, spec.name)
         if planted is None or version is None:
             continue
-        holdout = mlflow.load_table(HOLDOUT_ARTIFACT, run_ids=[version.run_id])
+        try:
+            holdout = mlflow.load_table(HOLDOUT_ARTIFACT, run_ids=[version.run_id])
+        except MlflowException:
+            raise JobError(f"the champion of {spec.name} (v{version.version}) has no {HOLDOUT_ARTIFACT}: it was "
+                           "trained before training logged holdout predictions; a new champion (make train on new data, or a fresh models.store) has it") from None
         rows = holdout.merge(persons, on="customer_key").merge(people[["person_id", planted]], on="person_id")
         out.append({"model": spec.name, "version": version.version, "planted": planted,
                     "holdout_customers": len(holdout), "matched": len(rows), "positives": int(rows["label"].sum()),

@@ -8,14 +8,16 @@ buyers by (frequency, monetary rounded to the cent); the fits weight each distin
 count. Scoring computes the BG/NBD predictions on the distinct triples on the driver and joins
 them back; the Gamma-Gamma expectation is a column expression.
 
-Validation (the plot on every run): fitted on the history up to `as_of - HOLDOUT_DAYS`, the
-expected repeat purchase days over the next HOLDOUT_DAYS against those that happened, by
-calibration-period frequency.
+Validation (the plot on every run): fitted on the history up to `as_of - HOLDOUT_DAYS` (a third
+of most buyers' history when that is shorter), the expected repeat purchase days over those days
+against those that happened, by calibration-period frequency. Too few buyers before the holdout:
+the run is tagged `holdout_check: skipped` and the fit still registered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict
 
 import mlflow.pyfunc
@@ -28,9 +30,11 @@ from jobs.gold.customer_360 import order_states
 from jobs.models import clv
 from jobs.models.training import FeatureFrames
 
+log = logging.getLogger(__name__)
+
 NAME = "clv"
 HORIZON_DAYS = 365        # expected purchases and value are over the next year
-HOLDOUT_DAYS = 14         # validation: predicted against actual repeat purchase days
+HOLDOUT_DAYS = 14         # validation: predicted against actual repeat purchase days (at most a third of the history)
 
 
 class ClvModel(mlflow.pyfunc.PythonModel):
@@ -81,16 +85,24 @@ def repeat_days_between(frames: FeatureFrames, start: dt.date, end: dt.date) -> 
             .groupBy("customer_key").agg(F.countDistinct("purchase_date").alias("actual")))
 
 
-def holdout_check(frames: FeatureFrames, as_of: dt.date, minimum: int) -> tuple[pd.DataFrame, dict]:
-    """Fit as of as_of - HOLDOUT_DAYS; per calibration frequency, mean predicted and actual repeat
-    purchase days over the holdout days."""
-    cutoff = as_of - dt.timedelta(days=HOLDOUT_DAYS)
+def holdout_days(rfm: DataFrame) -> int:
+    """HOLDOUT_DAYS, or a third of the history most buyers have (90th percentile of T) when that is
+    shorter, at least one day. T, not the earliest event: a late file of very old events must not
+    make a week of data look like years."""
+    t90 = rfm.approxQuantile("T", [0.9], 0.01)
+    return max(1, min(HOLDOUT_DAYS, int(t90[0]) // 3 if t90 else HOLDOUT_DAYS))
+
+
+def holdout_check(frames: FeatureFrames, as_of: dt.date, days: int, minimum: int) -> tuple[pd.DataFrame, dict]:
+    """Fit as of as_of - days; per calibration frequency, mean predicted and actual repeat
+    purchase days over those days."""
+    cutoff = as_of - dt.timedelta(days=days)
     rfm = buyers(frames.at(cutoff))
     bg, _gg, _ = fit(rfm, minimum)
     actual = repeat_days_between(frames, cutoff, as_of)
     pdf = rfm.join(actual, "customer_key", "left").fillna({"actual": 0}).select(
         "frequency", "recency", "T", "actual").toPandas()
-    pdf["predicted"] = clv.expected_purchases(bg, HOLDOUT_DAYS, pdf["frequency"], pdf["recency"], pdf["T"])
+    pdf["predicted"] = clv.expected_purchases(bg, days, pdf["frequency"], pdf["recency"], pdf["T"])
     pdf["bucket"] = np.minimum(pdf["frequency"], 6).astype(int)
     table = pdf.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
                                       predicted=("predicted", "mean")).reset_index()
@@ -99,7 +111,7 @@ def holdout_check(frames: FeatureFrames, as_of: dt.date, minimum: int) -> tuple[
                    "holdout_mae_per_customer": float(np.mean(np.abs(pdf["actual"] - pdf["predicted"])))}
 
 
-def holdout_figure(table: pd.DataFrame):
+def holdout_figure(table: pd.DataFrame, days: int):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,7 +124,7 @@ def holdout_figure(table: pd.DataFrame):
     ax.bar(x + 0.2, table["predicted"], width=0.4, label="predicted (BG/NBD)")
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchase days in the calibration period")
-    ax.set_ylabel(f"mean purchase days in the next {HOLDOUT_DAYS} days")
+    ax.set_ylabel(f"mean purchase days in the next {days} days")
     ax.set_title("CLV: predicted against actual repeat purchases (holdout)")
     ax.legend()
     fig.tight_layout()
@@ -130,18 +142,26 @@ def train(frames: FeatureFrames, as_of: dt.date, client, versions: dict[str, int
 
     rfm = buyers(frames.at(as_of))
     bg, gg, sizes = fit(rfm, minimum)
-    table, checks = holdout_check(frames, as_of, minimum)
+    days = holdout_days(rfm)
+    try:
+        table, checks = holdout_check(frames, as_of, days, minimum)
+    except ValueError as exc:     # too few buyers before the holdout: the fit stands, unvalidated
+        log.warning("clv: no holdout check (%s)", exc)
+        table, checks = None, {}
     example = rfm.select("frequency", "recency", "T", "monetary_value").limit(5).toPandas()
     model = ClvModel(bg, gg)
     with mlflow.start_run(run_name=f"{NAME} as of {as_of}") as run:
         mlflow.set_tags({"model": NAME, "pipeline_run_id": run_id, "as_of_date": str(as_of),
                          **{f"input_version.{t}": str(v) for t, v in sorted(versions.items())}})
-        mlflow.log_params({"time_unit": "day", "horizon_days": HORIZON_DAYS, "holdout_days": HOLDOUT_DAYS,
+        mlflow.log_params({"time_unit": "day", "horizon_days": HORIZON_DAYS, "holdout_days": days,
                            **{f"bgnbd_{k}": round(v, 6) for k, v in asdict(bg).items()},
                            **{f"gamma_gamma_{k}": round(v, 6) for k, v in asdict(gg).items()}})
         mlflow.log_metrics({**checks, **{k: float(v) for k, v in sizes.items()}})
-        mlflow.log_table(table, "evaluation/holdout_by_frequency.json")
-        mlflow.log_figure(holdout_figure(table), "plots/predicted_vs_actual.png")
+        if table is not None:
+            mlflow.log_table(table, "evaluation/holdout_by_frequency.json")
+            mlflow.log_figure(holdout_figure(table, days), "plots/predicted_vs_actual.png")
+        else:
+            mlflow.set_tag("holdout_check", "skipped: too few buyers before the holdout")
         info = mlflow.pyfunc.log_model(name="model", python_model=model, input_example=example,
                                        signature=infer_signature(example, model.predict(None, example)),
                                        pip_requirements=requirements)

@@ -28,13 +28,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.common.config import Config
-from jobs.common.errors import JobError
+from jobs.common.errors import JobError, first_line
 from jobs.common.results import JobResult
 from jobs.gold.common import default_as_of
 from jobs.gold.customer_360 import open_silver
 from jobs.gold.settings import gold_settings
 from jobs.models import evaluation, lifetime_value, tracking
 from jobs.models.algorithms import build_pipeline, feature_importances
+from jobs.models.features import usable_features
 from jobs.models.settings import ModelSettings, model_settings
 from jobs.models.spec import ModelSpec, load_specs, target_categories, validate_specs
 from jobs.models.training import (
@@ -119,8 +120,13 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     champion = tracking.champion_version(client, spec.name)
     champion_auc = None
     if champion is not None:
-        old = mlflow.spark.load_model(tracking.champion_uri(spec.name))
-        champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout))
+        try:
+            old = mlflow.spark.load_model(tracking.champion_uri(spec.name))
+            champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout))
+        except Exception as exc:  # noqa: BLE001 - e.g. it reads a feature the frame no longer has
+            log.warning("%s: champion v%s of %s cannot score this holdout (%s); the new version replaces it",
+                        JOB, champion.version, spec.name, first_line(exc))
+            champion = None
     decision = tracking.decide(scored["roc_auc"], champion_auc, champion.version if champion else None,
                                settings.promotion_margin)
 
@@ -131,7 +137,7 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
         mlflow.set_tags({
             "model": spec.name, "pipeline_run_id": run_id, "as_of_date": str(as_of),
             "target": spec.target.description, "spec_file": spec.source,
-            **{f"input_version.{table}": str(v) for table, v in sorted(versions.items())}})
+            **{f"input_version.{t}": str(v) for t, v in sorted(versions.items())}})
         mlflow.log_params({
             "algorithm": spec.algorithm, **{f"param.{k}": v for k, v in sorted(spec.params.items())},
             "horizon_days": spec.horizon_days, "eligibility": spec.eligibility, "seed": settings.seed,
@@ -178,11 +184,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     silver, versions, paths = open_silver(spark, config, JOB)
     gold = gold_settings(config)
     frames = FeatureFrames(silver, gold, target_categories(specs))
-    kinds_schema = frames.at(dt.date(2000, 1, 1)).schema   # the frame's schema; no rows that early
-    validate_specs(spark, specs, kinds_schema)
-    from jobs.models.features import usable_features
-
-    kinds = usable_features(kinds_schema)
+    validate_specs(spark, specs, frames.schema())
+    kinds = usable_features(frames.schema())
     as_of = logical_date or default_as_of(spark, paths["silver.touchpoints"])
     first = silver.touchpoints.agg(F.min("occurred_date").alias("d")).first()["d"]
     client = tracking.open_tracking(settings)

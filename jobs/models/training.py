@@ -25,7 +25,7 @@ from jobs.common.errors import PipelineError
 from jobs.common.tables import spark_schema
 from jobs.gold.customer_360 import INPUTS, Silver
 from jobs.gold.settings import GoldSettings, gold_settings
-from jobs.models.features import customer_features, model_input, usable_features
+from jobs.models.features import customer_features, model_input
 from jobs.models.spec import ModelSpec, target_categories
 from jobs.models.targets import with_labels
 
@@ -65,6 +65,10 @@ class FeatureFrames:
     def __init__(self, silver: Silver, settings: GoldSettings, categories: tuple[str, ...]):
         self.silver, self.settings, self.categories = silver, settings, categories
         self._frames: dict[dt.date, DataFrame] = {}
+
+    def schema(self):
+        """The frame's schema (planned, not computed)."""
+        return customer_features(self.silver, dt.date(2000, 1, 1), self.settings, self.categories).schema
 
     def at(self, cutoff: dt.date) -> DataFrame:
         if cutoff not in self._frames:
@@ -106,6 +110,3 @@ def check_support(spec: ModelSpec, part: str, positives: int, rows: int, minimum
             f"negative rows, fewer than models.min_positives = {minimum} of one of them. Give it more data "
             f"(more days, a larger SCALE), a longer horizon_days, more training.cutoffs, or a wider eligibility")
 
-
-def usable(schema) -> dict[str, str]:
-    return usable_features(schema)

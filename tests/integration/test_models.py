@@ -50,7 +50,7 @@ def lake(spark, generated_gold_lake, tmp_path_factory):
                                   "models.min_positives": 3})
     shutil.copytree(source.paths.lake, config.paths.lake)
     first = train.run(spark, config, run_id="train-1", logical_date=END)
-    second = train.run(spark, config, run_id="train-2", logical_date=END)
+    second = train.run(spark, config, run_id="train-2", logical_date=END, models="flight_propensity")
     scored = score.run(spark, config, run_id="score-1", logical_date=END)
     rows_1 = _scores(spark, config)
     rescored = score.run(spark, config, run_id="score-2", logical_date=END)
@@ -81,7 +81,7 @@ def test_training_logs_a_reproducible_run_and_registers_the_first_champion(spark
     assert {"plots/calibration.png", "plots/lift_gains.png", "evaluation/feature_importances.json",
             "evaluation/deciles.json"} <= artifacts
     version = client.get_model_version_by_alias("flight_propensity", tracking.CHAMPION)
-    assert version.version == "1" and version.run_id == run.info.run_id
+    assert str(version.version) == "1" and version.run_id == run.info.run_id
     from mlflow.models import get_model_info
 
     info = get_model_info(f"models:/flight_propensity/{version.version}")
@@ -103,7 +103,7 @@ def test_a_second_run_on_the_same_data_does_not_replace_the_champion(lake):
     assert again["version"] == "2" and not again["promoted"]
     assert again["roc_auc"] == first.details["models"]["flight_propensity"]["roc_auc"]   # same seed, same data
     client = _client(config)
-    assert client.get_model_version_by_alias("flight_propensity", tracking.CHAMPION).version == "1"
+    assert str(client.get_model_version_by_alias("flight_propensity", tracking.CHAMPION).version) == "1"
     run = client.get_run(again["mlflow_run_id"])
     assert run.data.metrics["champion_roc_auc"] == pytest.approx(run.data.metrics["roc_auc"])
     assert run.data.tags["promotion"] == "kept champion" and "margin" in run.data.tags["promotion_reason"]
@@ -167,7 +167,7 @@ def test_the_mlflow_ui_serves_the_runs_their_plots_and_the_champions(lake):
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline, "MLflow server did not start"
                 time.sleep(1)
-        aliases = {m["name"]: {a["alias"]: a["version"] for a in m.get("aliases", [])}
+        aliases = {m["name"]: {a["alias"]: str(a["version"]) for a in m.get("aliases", [])}
                    for m in models["registered_models"]}
         assert aliases["flight_propensity"] == {"champion": "1"} and aliases["clv"]["champion"] == "1"
         run_id = first.details["models"]["flight_propensity"]["mlflow_run_id"]
@@ -180,3 +180,15 @@ def test_the_mlflow_ui_serves_the_runs_their_plots_and_the_champions(lake):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_models_notebook_runs_on_this_lake(lake, tmp_path):
+    from jobs.common.config import PROJECT_ROOT
+    from jobs.gold.notebooks import execute
+
+    config, *_ = lake
+    nb = execute(PROJECT_ROOT / "notebooks" / "models.ipynb", lake=config.paths.lake, output_dir=tmp_path,
+                 environ={"C360__MODELS__STORE": str(model_settings(config).specs_dir.parent / "mlflow")})
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2
