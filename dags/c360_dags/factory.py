@@ -40,9 +40,11 @@ def is_gate_stage(stage: str) -> bool:
 DATE_TEMPLATE = "{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}"
 
 
-def job_command(job, date_template: str = DATE_TEMPLATE) -> list[str]:
-    """What follows `python -m` (and `spark-submit jobs/submit.py`) for one registry job."""
-    return ["jobs", "run", job.name, "--date", date_template, "--run-id", "{{ run_id }}"]
+def job_command(job, date_template: str | None = DATE_TEMPLATE) -> list[str]:
+    """What follows `python -m` (and `spark-submit jobs/submit.py`) for one registry job; without a
+    date template the job picks its own date (the latest day silver holds)."""
+    date = ["--date", date_template] if date_template else []
+    return ["jobs", "run", job.name, *date, "--run-id", "{{ run_id }}"]
 
 
 def table_asset(table: str):
@@ -180,7 +182,8 @@ def _dag(dag_id: str, settings: AirflowSettings, *, schedule, doc_md: str, descr
     )
 
 
-def default_task_factory(job, *, stage: str, settings: AirflowSettings, outlets: list, doc_md: str):
+def default_task_factory(job, *, stage: str, settings: AirflowSettings, outlets: list, doc_md: str,
+                         dated: bool = True):
     from c360_dags.operators import JobSubmitOperator
 
     extra = {}
@@ -189,7 +192,7 @@ def default_task_factory(job, *, stage: str, settings: AirflowSettings, outlets:
     return JobSubmitOperator(
         task_id=job.name,
         job_name=job.name,
-        module_args=job_command(job),
+        module_args=job_command(job, DATE_TEMPLATE if dated else None),
         conn_id=settings.spark_conn_id,
         outlets=outlets,
         doc_md=doc_md,
@@ -233,9 +236,15 @@ def build_models_dags(config, settings: AirflowSettings, *, task_factory: Callab
     """customer360_models: weekly, train then score then gate the scores (registry.MODEL_STAGES).
     customer360_scoring: after each gated gold publication (the asset gate_gold publishes), score
     with the current champions and gate (the scoring stages alone)."""
+    import functools
+
     from airflow.sdk import CronTriggerTimetable
 
     from jobs import registry
+
+    # No --date: a weekly or asset-triggered run's own date is not a day whose data is complete;
+    # the jobs take the latest day silver holds, the date gold was just built as of.
+    task_factory = task_factory or functools.partial(default_task_factory, dated=False)
 
     doc = """\
 # Customer-360 models

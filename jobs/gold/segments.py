@@ -88,7 +88,7 @@ def load_segments(path: str | Path) -> tuple[Segment, ...]:
 
 
 @contextlib.contextmanager
-def _quiet_analyzer():
+def quiet_analyzer():
     """Spark logs every failed analysis at ERROR with a stack trace: we report it ourselves."""
     logger = logging.getLogger("SQLQueryContextLogger")
     level = logger.level
@@ -116,7 +116,7 @@ def validate_segments(spark: SparkSession, segments: tuple[Segment, ...], schema
     for seg in segments:
         where = f"{source}: segment '{seg.name}': condition `{seg.condition}`"
         try:
-            with _quiet_analyzer():
+            with quiet_analyzer():
                 dtype = empty.select(F.expr(seg.condition).alias("m")).schema["m"].dataType
         except AnalysisException as exc:
             condition = exc.getCondition() or ""

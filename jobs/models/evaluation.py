@@ -25,14 +25,19 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def pr_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Average precision: precision at each positive, in score order (ties broken by position)."""
+    """Average precision: sum over score thresholds of (recall gained) x precision. Tied scores
+    are one threshold, so the result does not depend on the order of tied rows."""
     labels = np.asarray(labels, dtype=bool)
     if labels.sum() == 0:
         return float("nan")
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    hits = labels[order]
-    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision[hits].mean())
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(-scores, kind="stable")
+    hits, ranked = labels[order], scores[order]
+    last_of_tie = np.r_[ranked[1:] != ranked[:-1], True]
+    tp = np.cumsum(hits)[last_of_tie]
+    seen = np.arange(1, len(hits) + 1)[last_of_tie]
+    recall_gain = np.diff(np.r_[0, tp]) / labels.sum()
+    return float(np.sum(recall_gain * tp / seen))
 
 
 def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:

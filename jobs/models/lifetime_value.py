@@ -2,10 +2,10 @@
 the RFM summary customer_360 computes (days; buy-till-you-die convention), logged and
 registered in MLflow as the model `clv`, and applied when scoring.
 
-Scale: the fit never sees one row per customer. Spark groups buyers by (frequency, recency, T)
-(at most days x days x history distinct rows, whatever the number of customers) and repeat
-buyers by (frequency, monetary rounded to the cent); the fits weight each distinct row by its
-count. Scoring computes the BG/NBD predictions on the distinct triples on the driver and joins
+Scale: BG/NBD never sees one row per customer: Spark groups buyers by (frequency, recency, T)
+(bounded by the days of history, whatever the number of customers) and the fit weights each
+distinct row by its count. Gamma-Gamma sees repeat buyers grouped by (frequency, value to the
+cent), close to one row per repeat buyer: a minority of customers, still collected. Scoring computes the BG/NBD predictions on the distinct triples on the driver and joins
 them back; the Gamma-Gamma expectation is a column expression.
 
 Validation (the plot on every run): fitted on the history up to `as_of - HOLDOUT_DAYS` (a third
@@ -66,7 +66,9 @@ def fit(rfm: DataFrame, minimum: int) -> tuple[clv.BgNbdParams, clv.GammaGammaPa
     """Both fits on compressed rows; ValueError with fewer than `minimum` buyers or repeat buyers
     (models.min_positives, the classifiers' floor)."""
     triples = rfm.groupBy("frequency", "recency", "T").agg(F.count(F.lit(1)).alias("n")).toPandas()
-    values = (rfm.where(F.col("frequency") > 0)
+    # Repeat buyers whose repeat days are worth nothing in EUR (free orders, a currency without a
+    # rate) tell Gamma-Gamma nothing about spend: left out of its fit, counted.
+    values = (rfm.where((F.col("frequency") > 0) & (F.col("monetary_value") > 0))
               .groupBy("frequency", F.round("monetary_value", 2).alias("monetary_value"))
               .agg(F.count(F.lit(1)).alias("n")).toPandas())
     n_buyers, n_repeat = int(triples["n"].sum()), int(values["n"].sum()) if len(values) else 0
@@ -75,6 +77,8 @@ def fit(rfm: DataFrame, minimum: int) -> tuple[clv.BgNbdParams, clv.GammaGammaPa
                          f"{minimum} of one of them; give it more days of data")
     bg = clv.fit_bgnbd(triples["frequency"], triples["recency"], triples["T"], weights=triples["n"])
     gg = clv.fit_gamma_gamma(values["frequency"], values["monetary_value"], weights=values["n"])
+    if gg.q <= 1:   # the population's mean spend p v / (q - 1) would be infinite or negative
+        raise ValueError(f"Gamma-Gamma fit gives q = {gg.q:.3f} <= 1 (no finite mean spend); more repeat buyers needed")
     return bg, gg, {"buyers": n_buyers, "repeat_buyers": n_repeat, "distinct_rfm_rows": len(triples)}
 
 

@@ -2,7 +2,8 @@
 
     models:
       specs_dir: models                  # one YAML file per model (see models/README.md)
-      tracking_uri: null                 # null: SQLite under paths.mlflow (data/mlflow/mlflow.db)
+      store: data/mlflow                 # SQLite database and artifact folder while tracking_uri is null
+      tracking_uri: null                 # any MLflow tracking URI instead
       experiment: customer360
       promotion_margin: 0.005            # ROC AUC a new version must gain over the champion
       min_positives: 30                  # fewer positives (or negatives) in train or holdout: refused
@@ -55,10 +56,10 @@ def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
     margin = values["promotion_margin"]
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
         raise ConfigError("models.promotion_margin", f"got {margin!r}", allowed="a number in [0, 0.5)")
-    for key in ("min_positives", "seed"):
+    for key, minimum in (("min_positives", 1), ("seed", 0)):
         value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "min_positives" else 0):
-            raise ConfigError(f"models.{key}", f"got {value!r}", allowed="a non-negative integer")
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ConfigError(f"models.{key}", f"got {value!r}", allowed=f"an integer >= {minimum}")
     experiment = values["experiment"]
     if not isinstance(experiment, str) or not experiment.strip():
         raise ConfigError("models.experiment", f"got {experiment!r}", allowed="a non-empty name")

@@ -172,7 +172,7 @@ def validate_specs(spark, specs: tuple[ModelSpec, ...], feature_schema) -> None:
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType
 
-    from jobs.gold.segments import _quiet_analyzer
+    from jobs.gold.segments import quiet_analyzer
     from jobs.models.algorithms import check_params
     from jobs.models.features import usable_features
 
@@ -185,7 +185,7 @@ def validate_specs(spark, specs: tuple[ModelSpec, ...], feature_schema) -> None:
                        else "names an unknown feature")
                 raise ModelSpecError(f"{spec.where('features')} {why} '{feature}'{close_matches(feature, kinds)}")
         try:
-            with _quiet_analyzer():
+            with quiet_analyzer():
                 dtype = empty.select(F.expr(spec.eligibility).alias("e")).schema["e"].dataType
         except AnalysisException as exc:
             params = exc.getMessageParameters() or {}

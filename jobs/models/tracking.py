@@ -5,7 +5,8 @@ By default a SQLite database and an artifact folder under the project (config `m
 model file is one registered model of the same name. The version serving scores carries the
 alias `champion`: a new version takes it only when it beats the champion on the same holdout
 by `models.promotion_margin` of ROC AUC (`decide`), so retraining on the same data never
-replaces a champion with an equal model.
+replaces a champion with an equal model. (The CLV model is the exception: it refits on all
+history, so its latest fit is champion; jobs/models/lifetime_value.py.)
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ class NoChampion(PipelineError):
 
 def open_tracking(settings: ModelSettings):
     """Point MLflow at the configured store and experiment; return a client."""
+    import os
+
     import mlflow
     from mlflow import MlflowClient
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")   # no bars in job logs
     if settings.tracking_uri.startswith("sqlite:///"):
         from pathlib import Path
 

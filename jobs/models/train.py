@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 JOB = "train_models"
 HOLDOUT_ARTIFACT = "evaluation/holdout_predictions.json"
+FIT_PARTITIONS = 8
 
 
 def probability(df: DataFrame) -> DataFrame:
@@ -82,6 +83,31 @@ def model_requirements() -> list[str]:
     return [f"{name}=={md.version(name)}" for name in ("pyspark", "mlflow", "numpy", "pandas")]
 
 
+def judge_against_champion(client, name: str, holdout: DataFrame, challenger_auc: float, as_of: dt.date,
+                           margin: float) -> tracking.Decision:
+    """The champion rule with the champion scored on the challenger's holdout. A champion trained
+    as of a later date may have learnt this holdout's labels: no fair comparison, so a run as of
+    an earlier date (a backfill) keeps it. A champion that cannot score the holdout (it reads a
+    feature the frame no longer has) is replaced."""
+    import mlflow.spark
+
+    champion = tracking.champion_version(client, name)
+    if champion is None:
+        return tracking.decide(challenger_auc, None, None, margin)
+    trained_as_of = client.get_run(champion.run_id).data.tags.get("as_of_date")
+    if trained_as_of and dt.date.fromisoformat(trained_as_of) > as_of:
+        return tracking.Decision(False, f"champion v{champion.version} was trained as of a later date "
+                                        f"({trained_as_of}); kept", challenger_auc, None, str(champion.version))
+    try:
+        old = mlflow.spark.load_model(tracking.champion_uri(name))
+        champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout))
+    except Exception as exc:  # noqa: BLE001 - whatever stops the old model, the new one can serve
+        log.warning("%s: champion v%s of %s cannot score this holdout (%s); the new version replaces it",
+                    JOB, champion.version, name, first_line(exc))
+        return tracking.decide(challenger_auc, None, None, margin)
+    return tracking.decide(challenger_auc, champion_auc, str(champion.version), margin)
+
+
 def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds: dict[str, str],
               settings: ModelSettings, client, as_of: dt.date, first_day: dt.date | None,
               versions: dict[str, int], run_id: str) -> dict:
@@ -94,9 +120,12 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     if not cutoffs.training:
         raise ModelRefused(f"model '{spec.name}' ({spec.source}) refused: no training cutoff falls inside the data "
                            f"(as of {as_of}, horizon {spec.horizon_days} days, holdout cutoff {cutoffs.holdout}); "
-                           f"it needs at least {2 * spec.horizon_days} days of history")
-    rows = prepared(labelled_rows(frames, spec, (*cutoffs.training, cutoffs.holdout)), kinds,
-                    extra=("label",)).localCheckpoint()
+                           f"it needs at least {2 * spec.horizon_days + 1} days of history")
+    # A fixed partitioning and order before fitting: tree sampling and bootstrap draw rows by their
+    # position in a partition, which a shuffle on a cluster would otherwise change run to run.
+    rows = (prepared(labelled_rows(frames, spec, (*cutoffs.training, cutoffs.holdout)), kinds, extra=("label",))
+            .repartition(FIT_PARTITIONS, "customer_key").sortWithinPartitions("cutoff_date", "customer_key")
+            .localCheckpoint())
     counts = {(r["cutoff_date"], r["label"]): r["n"] for r in rows.groupBy("cutoff_date", "label")
               .agg(F.count(F.lit(1)).alias("n")).collect()}
     train_pos = sum(n for (c, y), n in counts.items() if c != cutoffs.holdout and y == 1)
@@ -117,22 +146,12 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     table = evaluation.deciles(labels, scores)
     importances = feature_importances(numeric, categorical, model)
 
-    champion = tracking.champion_version(client, spec.name)
-    champion_auc = None
-    if champion is not None:
-        try:
-            old = mlflow.spark.load_model(tracking.champion_uri(spec.name))
-            champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout))
-        except Exception as exc:  # noqa: BLE001 - e.g. it reads a feature the frame no longer has
-            log.warning("%s: champion v%s of %s cannot score this holdout (%s); the new version replaces it",
-                        JOB, champion.version, spec.name, first_line(exc))
-            champion = None
-    decision = tracking.decide(scored["roc_auc"], champion_auc, champion.version if champion else None,
-                               settings.promotion_margin)
+    decision = judge_against_champion(client, spec.name, holdout, scored["roc_auc"], as_of,
+                                      settings.promotion_margin)
 
     inputs = [*numeric, *categorical]
-    example = holdout.select(*inputs).limit(5).toPandas()
-    signature = infer_signature(example, scores[:len(example)])
+    example = holdout.orderBy("customer_key").select(*inputs).limit(5).toPandas()
+    signature = infer_signature(example, scores[:len(example)])   # predictions are in customer_key order too
     with mlflow.start_run(run_name=f"{spec.name} as of {as_of}") as run:
         mlflow.set_tags({
             "model": spec.name, "pipeline_run_id": run_id, "as_of_date": str(as_of),
@@ -144,8 +163,8 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
             "training_cutoffs": ",".join(str(c) for c in cutoffs.training), "holdout_cutoff": str(cutoffs.holdout),
             "features": ",".join(spec.features), "training_rows": train_rows, "training_positives": train_pos})
         mlflow.log_metrics({k: v for k, v in scored.items()})
-        if champion_auc is not None:
-            mlflow.log_metric("champion_roc_auc", champion_auc)
+        if decision.champion_auc is not None:
+            mlflow.log_metric("champion_roc_auc", decision.champion_auc)
         mlflow.log_dict({"deciles": [d.__dict__ for d in table]}, "evaluation/deciles.json")
         mlflow.log_dict(importances, "evaluation/feature_importances.json")
         # Pseudonymous keys only: what `make eval-models` compares with the generator's truth.

@@ -19,8 +19,7 @@ from jobs.models.settings import ModelSettings, model_settings
 
 def command(settings: ModelSettings, host: str, port: int) -> list[str]:
     """The `mlflow server` command line for this store."""
-    mlflow = Path(sys.executable).with_name("mlflow")
-    args = [str(mlflow), "server", "--backend-store-uri", settings.tracking_uri, "--host", host,
+    args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", settings.tracking_uri, "--host", host,
             "--port", str(port), "--workers", "1"]
     if settings.tracking_uri.startswith("sqlite:"):
         args += ["--default-artifact-root", settings.artifact_root, "--no-serve-artifacts"]
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = model_settings(load_config())
     except PipelineError as exc:
         return report(exc)
-    if settings.tracking_uri.startswith("sqlite:///") and not Path(settings.tracking_uri[10:]).is_file():
+    if settings.tracking_uri.startswith("sqlite:///") and not Path(settings.tracking_uri.removeprefix("sqlite:///")).is_file():
         print(f"note: no MLflow store yet at {settings.tracking_uri}; `make train` fills it", file=sys.stderr)
     print(f"MLflow UI on http://{args.host}:{args.port} (store {settings.tracking_uri}); Ctrl-C stops it",
           file=sys.stderr)

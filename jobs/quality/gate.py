@@ -126,6 +126,15 @@ def table_batch(tables: GateTables, table: str, where: str | None = None, schema
     return Batch(table, rows.where(where) if where else rows, version=version, where=where)
 
 
+def latest_date_batch(tables: GateTables, table: str) -> Batch:
+    """The rows of the table's latest as_of_date: scores keep their history, whose keys may since
+    have been merged away; each scoring run writes one date."""
+    rows, version = tables.read(table)
+    latest = rows.agg(F.max("as_of_date").alias("d")).first()["d"] if version is not None else None
+    where = f"as_of_date = DATE'{latest}'" if latest else None
+    return Batch(table, rows.where(where) if where else rows, version=version, where=where)
+
+
 def bronze_batch(tables: GateTables, source: str, batch_ids: tuple[int, ...]) -> Batch:
     """What the run ingested into bronze.<source>: the rows of its ingestion batches."""
     return table_batch(tables, f"bronze.{source}", f"_batch_id IN {sql_ids(batch_ids)}" if batch_ids
@@ -168,7 +177,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
                                "the gold stage", run_id, logical_date, gx_folder, now, started)
     if stage == "scores":
         return _gate_published(spark, config, "gate_scores", registry.SCORING_TABLES, registry.SCORING_JOBS,
-                               "Scores are", "score_customers", run_id, logical_date, gx_folder, now, started)
+                               "Scores are", "score_customers", run_id, logical_date, gx_folder, now, started,
+                               batch=latest_date_batch)
     gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
     with GateTables(spark, config) as tables:
@@ -218,12 +228,14 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
 
 def _gate_published(spark: SparkSession, config: Config, job: str, gated: tuple[str, ...], writers,
                     what: str, rerun: str, run_id: str, logical_date, gx_folder, now: dt.datetime,
-                    started: float) -> JobResult:
-    """Judge tables whole, as the run left them; on a failure restore what the writers changed.
-    `what`: the message's subject ("Gold is"); `rerun`: what to run again once fixed."""
+                    started: float, batch=None) -> JobResult:
+    """Judge tables as the run left them (whole, or what `batch(tables, table)` selects); on a failure
+    restore what the writers changed. `what`: the message's subject ("Gold is"); `rerun`: what to
+    run again once fixed."""
+    batch = batch or table_batch
     with GateTables(spark, config) as tables:
         tables.start_reading({table: table_schema(table) for table in gated})
-        results = check_all(spark, config, [table_batch(tables, table) for table in gated], run_id,
+        results = check_all(spark, config, [batch(tables, table) for table in gated], run_id,
                             logical_date=logical_date, now=now, gx_folder=gx_folder, tables=tables.views)
     failed = [r for r in results if r.failed]
     if failed:

@@ -233,6 +233,8 @@ def test_models_train_weekly_and_score_after_each_gated_gold_publication(dagbag)
     for dag in (weekly, on_gold):   # only the gate publishes the scores
         assert [o.name for o in dag.get_task("gate_scores").outlets] == ["gold.customer_scores"]
         assert dag.get_task("score_customers").outlets == []
+        # the jobs take the latest complete day silver holds, not the run's own (incomplete) date
+        assert "--date" not in dag.get_task("score_customers").application_args
 
 
 def test_settings_come_from_the_config_section_when_present():
