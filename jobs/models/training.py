@@ -55,8 +55,7 @@ def empty_silver(spark: SparkSession) -> Silver:
 
 def feature_schema(spark: SparkSession, config: Config, specs) -> object:
     """The feature frame's schema, from empty silver frames (no lake needed)."""
-    settings = gold_settings(config)
-    return customer_features(empty_silver(spark), dt.date(2000, 1, 1), settings, target_categories(specs)).schema
+    return FeatureFrames(empty_silver(spark), gold_settings(config), target_categories(specs)).schema()
 
 
 class FeatureFrames:
