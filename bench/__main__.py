@@ -260,6 +260,7 @@ def model_figures(stages: dict) -> str | None:
     """Training and scoring time and customer scores per second, when those stages ran."""
     train = (stages.get("train") or {}).get("jobs", {}).get("train_models")
     score = (stages.get("score") or {}).get("jobs", {}).get("score_customers")
+    offers = (stages.get("offers") or {}).get("jobs", {}).get("choose_offers")
     parts = []
     if train and "error" not in train:
         d = train.get("details", {})
@@ -268,6 +269,8 @@ def model_figures(stages: dict) -> str | None:
     if score and "error" not in score:
         parts.append(f"scoring {score['seconds']}s: {score['records']:,} customer scores = "
                      f"{score['records_per_s'] or 0:,} scores/s")
+    if offers and "error" not in offers:
+        parts.append(f"offers {offers['seconds']}s for {offers['records']:,} customers")
     return "models: " + "; ".join(parts) if parts else None
 
 
@@ -318,6 +321,10 @@ def print_summary(figures: dict) -> None:
     models_line = model_figures(figures.get("stages") or {})
     if models_line:
         print(models_line)
+    if "offers_vs_oracle" in figures:
+        from jobs.models.evaluate import offers_report
+
+        print(offers_report(figures["offers_vs_oracle"]))
     cmp_ = figures.get("gold_vs_duckdb")
     if cmp_:
         sp = cmp_["spark"]
@@ -435,6 +442,11 @@ def main(argv=None) -> int:
     gold = stages.get("gold", {}).get("jobs", {}).get("gold_customer_360")
     if gold and "error" not in gold and not args.no_duckdb:
         figures["gold_vs_duckdb"] = gold_vs_duckdb(spark, config, run_id)
+    offered = stages.get("offers", {}).get("jobs", {}).get("choose_offers")
+    if offered and "error" not in offered:
+        from jobs.models.evaluate import evaluate_offers
+
+        figures["offers_vs_oracle"] = evaluate_offers(spark, config)
     figures["load_avg_1m_at_end"] = round(os.getloadavg()[0], 1)
     spark.stop()
     if not args.keep_lake:

@@ -1,5 +1,6 @@
-"""Airflow DAGs `customer360_models` (weekly: train -> score -> gate) and `customer360_scoring`
-(after each gated gold publication: score -> gate), built from jobs/registry.py's MODEL_STAGES.
+"""Airflow DAGs `customer360_models` (weekly: train -> score -> offers -> gate) and
+`customer360_scoring` (after each gated gold publication: score -> offers -> gate), built from
+jobs/registry.py's MODEL_STAGES.
 Tasks spark-submit `python -m jobs run <job>` like the daily DAG. See dags/c360_dags/factory.py.
 """
 

@@ -7,7 +7,7 @@
     python -m jobs generate [--scale N] [--seed S] [--force]
     python -m jobs summary                 # rows per table
     python -m jobs eval-identity           # identity precision/recall against the generator's truth
-    python -m jobs eval-models             # champions' holdout AUC against the planted propensities
+    python -m jobs eval-models             # champions' holdout AUC and offers' gain against the planted truth
     python -m jobs fetch-jars              # Delta's jars into .cache/ivy, once
     python -m jobs sql [-e "SELECT ..."]   # Spark SQL over gold and non-restricted silver tables
 """
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="wipe landing and truth folders first")
     sub.add_parser("summary", help="rows per table in the lake")
     sub.add_parser("eval-identity", help="score identity resolution against the generator's truth")
-    sub.add_parser("eval-models", help="the champions' holdout ROC AUC against the generator's planted propensities")
+    sub.add_parser("eval-models", help="the champions' holdout ROC AUC and the offers' gain against the "
+                                       "generator's planted truth")
     sub.add_parser("fetch-jars", help="fetch Delta's jars into .cache/ivy (once)")
     q = sub.add_parser("sql", help="SQL shell over gold and non-restricted silver tables (Spark)")
     q.add_argument("-e", dest="query", help="run one statement and exit")
@@ -191,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval-models":
             from jobs.models import evaluate as models_eval
 
-            print(models_eval.report(models_eval.evaluate(_spark(config), config)))
+            spark = _spark(config)
+            print(models_eval.report(models_eval.evaluate(spark, config)))
+            print(models_eval.offers_report(models_eval.evaluate_offers(spark, config)))
             return 0
 
         run_id = args.run_id or new_run_id()

@@ -158,7 +158,20 @@ GOLD_MARTS = Job(
     depends_on=("gate_silver",),
 )
 
-GOLD_JOBS: tuple[Job, ...] = (GOLD_CUSTOMER_360, GOLD_CAMPAIGN_RESULTS, GOLD_MARTS)
+GOLD_SERVICE_ALERTS = Job(
+    name="gold_service_alerts",
+    stage="gold",
+    layer="gold",
+    module="jobs.gold.service_alerts",
+    description="Travellers departing in the next days (flight items' departure_date) with an unresolved "
+                "problem (a complaint call not resolved, a call rated low, an order cancelled or refunded): "
+                "the flight, the problems and the facts staff need, without direct identifiers.",
+    inputs=("silver.orders", "silver.order_items", "silver.calls"),
+    outputs=("gold.service_alerts",),
+    depends_on=("gate_silver",),
+)
+
+GOLD_JOBS: tuple[Job, ...] = (GOLD_CUSTOMER_360, GOLD_CAMPAIGN_RESULTS, GOLD_MARTS, GOLD_SERVICE_ALERTS)
 GOLD_TABLES: tuple[str, ...] = tuple(t for job in GOLD_JOBS for t in job.outputs if t.startswith("gold."))
 
 def _publishing_gate(name: str, layer_stage: str, writers: tuple[Job, ...], tables: tuple[str, ...],
@@ -212,13 +225,27 @@ SCORE_CUSTOMERS = Job(
     outputs=("gold.customer_scores",),
     depends_on=("train_models",),
 )
-SCORING_JOBS: tuple[Job, ...] = (SCORE_CUSTOMERS,)
+CHOOSE_OFFERS = Job(
+    name="choose_offers",
+    stage="offers",
+    layer="gold",
+    module="jobs.models.next_best_offer",
+    description="The next best offer per scored customer as of the date: the offer and consented marketing "
+                "channel with the best expected value (propensity x channel response x offer value), at the "
+                "customer's usual hour, under the contact cap, with a reason, into gold.next_best_offer.",
+    inputs=("gold.customer_scores", "gold.customer_360", "silver.customers", "silver.campaign_events",
+            "silver.order_items", "silver.orders"),
+    outputs=("gold.next_best_offer",),
+    depends_on=("score_customers",),
+)
+SCORING_JOBS: tuple[Job, ...] = (SCORE_CUSTOMERS, CHOOSE_OFFERS)
 SCORING_TABLES: tuple[str, ...] = tuple(t for job in SCORING_JOBS for t in job.outputs if t.startswith("gold."))
 
 GATE_SCORES = _publishing_gate(
     "gate_scores", "scores", SCORING_JOBS, SCORING_TABLES, ("gold.customer_360",),
-    "the scores whole (expectations/gold_customer_scores.yaml): one row per customer, model and date, "
-    "probabilities in [0, 1], deciles 1-10, customers known to customer_360, no direct identifiers")
+    "the latest date's scores and offers (expectations/gold_customer_scores.yaml, gold_next_best_offer.yaml): "
+    "one row per customer, model and date, probabilities in [0, 1], deciles 1-10, offers only on consented "
+    "channels and under the contact cap, customers known to customer_360, no direct identifiers")
 
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
                          + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)
@@ -229,7 +256,7 @@ JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GAT
 # train and score on gated gold: the models DAGs (weekly training; scoring after each gated gold).
 # `python -m jobs pipeline` (make run) runs both, in this order.
 STAGES: tuple[str, ...] = ("bronze", "bronze_gate", "silver", "identity", "silver_gate", "gold", "gold_gate")
-MODEL_STAGES: tuple[str, ...] = ("train", "score", "score_gate")
+MODEL_STAGES: tuple[str, ...] = ("train", "score", "offers", "score_gate")
 PIPELINE_STAGES: tuple[str, ...] = STAGES + MODEL_STAGES
 
 

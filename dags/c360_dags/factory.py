@@ -233,9 +233,9 @@ SCORED_ON = "gold.customer_360"   # the gated gold asset whose publication trigg
 
 
 def build_models_dags(config, settings: AirflowSettings, *, task_factory: Callable[..., Any] | None = None):
-    """customer360_models: weekly, train then score then gate the scores (registry.MODEL_STAGES).
+    """customer360_models: weekly, train, score, choose offers, gate (registry.MODEL_STAGES).
     customer360_scoring: after each gated gold publication (the asset gate_gold publishes), score
-    with the current champions and gate (the scoring stages alone)."""
+    with the current champions, choose offers and gate (the stages after training)."""
     import functools
 
     from airflow.sdk import CronTriggerTimetable
@@ -251,10 +251,11 @@ def build_models_dags(config, settings: AirflowSettings, *, task_factory: Callab
 
 **customer360_models** (weekly): `train_models` fits every model of `models/*.yaml` and the CLV
 model on point-in-time training sets, logs each run to MLflow and moves the `champion` alias only to
-a better version; then `score_customers` and `gate_scores`.
+a better version; then `score_customers`, `choose_offers` and `gate_scores`.
 
 **customer360_scoring** (after each gated gold publication, the `gold.customer_360` asset):
-`score_customers` with the current champions into `gold.customer_scores`, then `gate_scores`.
+`score_customers` with the current champions into `gold.customer_scores`, `choose_offers` into
+`gold.next_best_offer` (consented channels only, under the contact cap), then `gate_scores`.
 
 By hand: `make train`, `make score`; the MLflow UI: `make mlflow`.
 """

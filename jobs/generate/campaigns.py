@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from jobs.generate.clock import DAY, NAIVE, OFFSET, Z
 from jobs.generate.consents import ConsentGen
 from jobs.generate.context import Context
-from jobs.generate.people import Person, consent_slot
+from jobs.generate.people import Person, channel_affinity, consent_slot
 from jobs.generate.seeds import hex_id
 
 # channel: (bounce, open | delivered, click | opened (or | delivered without opens), unsubscribe | delivered)
@@ -25,8 +25,9 @@ FUNNEL = {
     "email": (0.04, 0.38, 0.25, 0.006),
     "sms": (0.02, 0.0, 0.10, 0.01),
     "push": (0.06, 0.12, 0.50, 0.003),
-    "phone": (0.40, 0.0, 0.0, 0.02),
+    "phone": (0.40, 0.0, 0.30, 0.02),      # a call's "clicked": the customer asked for the offer's details
 }
+MAX_CLICK = 0.95
 ZONE = {"email": Z, "sms": NAIVE, "push": Z, "phone": OFFSET}   # each platform's timestamp habit
 SHARD = {"email": 0, "sms": 1, "push": 1, "phone": 2}              # one export per platform
 SEND_HOUR = {"email": 7, "sms": 10, "push": 17, "phone": 9}
@@ -62,6 +63,19 @@ def plan_campaigns(days: int) -> list[Campaign]:
     campaigns += [Campaign(f"NEWSLETTER-W{w + 1:02d}", "email", {"control": 0.015}, "regular",
                            (w * 7 + 3) / days, 0.7) for w in range(days // 7)]
     return campaigns
+
+
+def click_chance(p: Person, channel: str) -> float:
+    """P(clicked | opened, or | delivered on channels without opens) for this person: the channel's
+    average scaled by the person's planted affinity."""
+    return min(MAX_CLICK, FUNNEL[channel][2] * channel_affinity(p, channel))
+
+
+def response_probability(p: Person, channel: str) -> float:
+    """Planted P(the person clicks | a message is sent on the channel), conversions aside: the
+    truth's p_respond_<channel>, which the offers' acceptance probabilities build on."""
+    bounce, p_open, _, _ = FUNNEL[channel]
+    return round((1 - bounce) * (p_open or 1.0) * click_chance(p, channel), 4)
 
 
 def events_per_recipient(channel: str, conversion: float) -> float:
@@ -123,7 +137,7 @@ class CampaignGen:
                     t += rng.expovariate(1 / 10800)
                     steps.append((t, "opened"))
                     opened = True
-                if p_click and (converts or ((opened or not p_open) and rng.random() < p_click)):
+                if p_click and (converts or ((opened or not p_open) and rng.random() < click_chance(p, c.channel))):
                     t += rng.uniform(5, 900)
                     steps.append((t, "clicked"))
                 if converts:

@@ -57,6 +57,16 @@ class Person:
         return self.churn_day is None or day < self.churn_day
 
 
+def channel_affinity(p: Person, channel: str) -> float:
+    """How readily the person responds to marketing on the channel, relative to its average reader:
+    a planted trait (from age and devices, no noise) shared by the campaign funnel, which makes it
+    visible in the data, and the truth's offer-acceptance probabilities."""
+    senior = p.age >= 60
+    if channel == "push":
+        return 0.3 + 1.2 * any(device.kind == "mobile" for device in p.devices)
+    return {"email": 1.2 - 0.6 * senior, "sms": 0.6 + 0.9 * senior, "phone": 0.4 + 1.6 * senior}[channel]
+
+
 def consent_slot(purpose: str, channel: str) -> int:
     """Bit of a (purpose, channel) pair in Person.consents, the person's granted consents."""
     return CONSENT_PURPOSES.index(purpose) * len(CONSENT_CHANNELS) + CONSENT_CHANNELS.index(channel)

@@ -3,7 +3,9 @@
 - records.csv.gz   source, record_id, person_id: every record bronze should accept, once
                    (retries, re-sent copies and order status changes repeat an id: listed once)
 - bad_records.csv  source, file, line, expected_reason: every record bronze must quarantine
-- people.csv       persons, traits and planted propensities
+- people.csv       persons, traits and planted propensities; p_respond_<channel>: the planted
+                   P(clicks | a marketing message on the channel is sent), so an offer of category c
+                   on channel ch is accepted with the planted probability p_<c> * p_respond_<ch>
 - identifiers.csv  identifier_type, identifier_value (normalised), person_id, shared_kind, n_persons
 - campaigns.json, manifest.json
 """
@@ -15,6 +17,7 @@ import gzip
 import json
 from pathlib import Path
 
+from jobs.generate.campaigns import FUNNEL, response_probability
 from jobs.generate.contract import CONSENT_CHANNELS, CONSENT_PURPOSES
 from jobs.generate.people import SEAT_FOLLOWS_PREFERENCE, World, consent_slot
 
@@ -24,7 +27,7 @@ PEOPLE_COLUMNS = (
     "loyalty_tier", "crm_id", "crm_created_date", "duplicate_crm_id", "email", "phone",
     "family_email", "n_devices", "used_kiosk", "activity", "p_extra_bag", "p_seat_purchase",
     "seat_preference", "p_seat_follows_preference", "p_insurance", "p_upgrade", "churn_risk",
-    "churned_at", "consents_granted",
+    "churned_at", "consents_granted", *(f"p_respond_{channel}" for channel in FUNNEL),
 )
 IDENTIFIER_COLUMNS = ("identifier_type", "identifier_value", "person_id", "shared_kind", "n_persons")
 
@@ -78,6 +81,7 @@ class Truth:
                     round(p.activity, 4), p.p_extra_bag, p.p_seat_purchase, p.seat_preference,
                     SEAT_FOLLOWS_PREFERENCE, p.p_insurance, p.p_upgrade, p.churn_risk,
                     clock.day_text(p.churn_day) if p.churn_day is not None else "", granted,
+                    *(response_probability(p, channel) for channel in FUNNEL),
                 ))
 
     def write_identifiers(self, world: World) -> None:

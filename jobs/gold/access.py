@@ -27,6 +27,23 @@ from jobs.common.errors import PipelineError, first_line
 ANALYST_LAYERS = ("gold", "silver")
 MAX_ROWS = 1000
 
+# Views beside the tables: (tables they read, SQL both Spark and DuckDB run). Declared once here;
+# the Spark shell and the JVM-free path create each view whose tables exist.
+VIEWS = {
+    # Each customer's latest score per model: what customer_360 is joined with to act on scores.
+    "gold.customer_latest_scores": (("gold.customer_scores",), """
+        SELECT s.customer_key, s.model, s.model_version, s.score, s.decile, s.p_alive,
+               s.expected_purchases_365d, s.as_of_date, s.scored_at
+        FROM gold.customer_scores s
+        JOIN (SELECT model, max(as_of_date) AS latest FROM gold.customer_scores GROUP BY model) l
+          ON s.model = l.model AND s.as_of_date = l.latest"""),
+}
+
+
+def views_over(tables) -> dict[str, str]:
+    """view name -> SQL, for the views whose tables are all among `tables`."""
+    return {name: sql for name, (needs, sql) in VIEWS.items() if set(needs) <= set(tables)}
+
 
 class AccessError(PipelineError):
     """A query asked for a table analysts may not read."""
@@ -90,6 +107,9 @@ def register_analyst_tables(spark, config: Config) -> list[str]:
                 spark.sql(f"DROP TABLE {name}")   # an external table: only the catalog entry goes
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{folder}'")
         names.append(name)
+    for view, sql in views_over(names).items():
+        spark.sql(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+        names.append(view)
     return names
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from jobs.common.errors import PipelineError, first_line, report
-from jobs.gold.access import analyst_tables, refuse_restricted
+from jobs.gold.access import analyst_tables, refuse_restricted, views_over
 
 
 def connect(lake: str | Path | None = None):
@@ -30,11 +30,14 @@ def connect(lake: str | Path | None = None):
         lake = load_config().paths.lake
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for name, folder in analyst_tables(Path(lake)).items():
+    tables = analyst_tables(Path(lake))
+    for name, folder in tables.items():
         layer, entity = name.split(".")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
         con.register(f"_delta_{layer}_{entity}", DeltaTable(str(folder)).to_pyarrow_dataset())
         con.execute(f"CREATE OR REPLACE VIEW {layer}.{entity} AS SELECT * FROM _delta_{layer}_{entity}")
+    for view, sql in views_over(tables).items():
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
     return con
 
 

@@ -13,18 +13,49 @@ DEFAULT_FX_TO_EUR = {"EUR": 1.0}
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """gold.service_alerts: which departures and which problems make an alert."""
+    horizon_days: int = 7
+    lookback_days: int = 30
+    complaint_reasons: tuple[str, ...] = ("lost_bag", "damaged_bag", "refund_request", "cancellation",
+                                          "points_missing")
+    low_csat: int = 2
+
+
+def alert_settings(raw) -> AlertSettings:
+    """gold.service_alerts of config/pipeline.yaml, validated; every key optional."""
+    raw = {} if raw is None else raw
+    allowed = "horizon_days, lookback_days, complaint_reasons, low_csat"
+    if not isinstance(raw, dict):
+        raise ConfigError("gold.service_alerts", f"got {raw!r}", allowed=f"a mapping of {allowed}")
+    unknown = set(raw) - set(AlertSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"gold.service_alerts.{sorted(unknown)[0]}", "unknown key", allowed=allowed)
+    for key, low, high in (("horizon_days", 0, 366), ("lookback_days", 1, 3660), ("low_csat", 1, 5)):
+        value = raw.get(key, getattr(AlertSettings, key))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"gold.service_alerts.{key}", f"got {value!r}", allowed=f"an integer in [{low}, {high}]")
+    reasons = raw.get("complaint_reasons", list(AlertSettings.complaint_reasons))
+    if not isinstance(reasons, list) or not all(isinstance(r, str) and r for r in reasons):
+        raise ConfigError("gold.service_alerts.complaint_reasons", f"got {reasons!r}",
+                          allowed="a list of call reason codes, e.g. [lost_bag, refund_request]")
+    return AlertSettings(**{**raw, "complaint_reasons": tuple(reasons)})
+
+
+@dataclass(frozen=True)
 class GoldSettings:
     segments_file: Path
     session_gap_minutes: int = 30
     fx_to_eur: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_EUR))
+    service_alerts: AlertSettings = AlertSettings()
 
 
 def gold_settings(config: Config, root: Path | None = None) -> GoldSettings:
     raw = dict(config.gold or {})
-    unknown = set(raw) - {"segments_file", "session_gap_minutes", "fx_to_eur"}
+    unknown = set(raw) - {"segments_file", "session_gap_minutes", "fx_to_eur", "service_alerts"}
     if unknown:
         raise ConfigError(f"gold.{sorted(unknown)[0]}", "unknown key",
-                          allowed="segments_file, session_gap_minutes, fx_to_eur")
+                          allowed="segments_file, session_gap_minutes, fx_to_eur, service_alerts")
     text = raw.get("segments_file", DEFAULT_SEGMENTS_FILE)
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("gold.segments_file", f"got {text!r}", allowed="a path to a YAML file")
@@ -44,4 +75,5 @@ def gold_settings(config: Config, root: Path | None = None) -> GoldSettings:
             raise ConfigError(f"gold.fx_to_eur.{currency}", f"got {rate!r}",
                               allowed="an ISO-4217 code mapped to a rate > 0")
         rates[currency.upper()] = float(rate)
-    return GoldSettings(segments_file=path, session_gap_minutes=gap, fx_to_eur=rates)
+    return GoldSettings(segments_file=path, session_gap_minutes=gap, fx_to_eur=rates,
+                        service_alerts=alert_settings(raw.get("service_alerts")))

@@ -1,4 +1,4 @@
-"""The champions against the generator's planted truth: `make eval-models`.
+"""The champions and the offers against the generator's planted truth: `make eval-models`.
 
 The generator plants each person's propensities (data/truth/people.csv: p_extra_bag,
 p_seat_purchase, p_insurance, p_upgrade, churn_risk). The oracle ranks the champion's holdout
@@ -8,6 +8,12 @@ labels is the bar the model is measured against (the issue's goal: within 0.02).
 Customers are matched to persons through their CRM ids (silver.customers.customer_ids against the
 truth's crm_id and duplicate_crm_id); a customer without a CRM id, or whose ids belong to several
 persons (an over-merge), has no planted probability and is left out of both AUCs.
+
+The next best offer is judged by the planted acceptance probability of an offer of category c on
+channel ch, p_<c> x p_respond_<ch> (the truth's people.csv), times the offer's value: over the
+customers given an offer on the latest date, the share of the oracle's gain over a random offer
+(uniform over the offers scored for the customer and their consented channels) that the chosen
+offers capture. The oracle picks the best planted offer among those same options.
 """
 
 from __future__ import annotations
@@ -18,15 +24,23 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.errors import JobError
+from jobs.gold.settings import gold_settings
 from jobs.models import tracking
 from jobs.models.evaluation import roc_auc
 from jobs.models.settings import model_settings
 from jobs.models.spec import load_specs
+from jobs.models.targets import CATEGORY_KINDS
 
-# (target kind, category) -> the truth's planted probability of it
-ORACLES = {("purchase", "extra_bag"): "p_extra_bag", ("purchase", "seat"): "p_seat_purchase",
-           ("purchase", "insurance"): "p_insurance", ("purchase", "upgrade"): "p_upgrade",
-           ("churn", None): "churn_risk"}
+# item category -> the truth's planted probability that a booking holds it (purchase and attach targets)
+PLANTED_CATEGORY = {"extra_bag": "p_extra_bag", "seat": "p_seat_purchase", "insurance": "p_insurance",
+                    "upgrade": "p_upgrade"}
+
+
+def planted_column(target) -> str | None:
+    """The truth's planted probability of a model's target, if the generator records one."""
+    if target.kind in CATEGORY_KINDS:
+        return PLANTED_CATEGORY.get(target.category)
+    return "churn_risk" if target.kind == "churn" else None
 
 
 def persons_of_customers(customers: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
@@ -41,24 +55,29 @@ def persons_of_customers(customers: pd.DataFrame, people: pd.DataFrame) -> pd.Da
         .drop_duplicates()
 
 
-def evaluate(spark: SparkSession, config: Config) -> list[dict]:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from jobs.models.train import HOLDOUT_ARTIFACT
-
+def planted_people(spark: SparkSession, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the truth's people.csv, customer_key -> person_id)."""
     people_csv = config.paths.truth / "people.csv"
     if not people_csv.is_file():
         raise JobError(f"no generator truth at {people_csv}: eval-models needs generated data (make data)")
     people = pd.read_csv(people_csv, dtype={"crm_id": str, "duplicate_crm_id": str})
     customers = (spark.read.format("delta").load(str(config.paths.table("silver.customers")))
                  .select("customer_key", F.col("customer_ids")).toPandas())
-    persons = persons_of_customers(customers, people)
+    return people, persons_of_customers(customers, people)
+
+
+def evaluate(spark: SparkSession, config: Config) -> list[dict]:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from jobs.models.train import HOLDOUT_ARTIFACT
+
+    people, persons = planted_people(spark, config)
     settings = model_settings(config)
     client = tracking.open_tracking(settings)
     out = []
     for spec in load_specs(settings.specs_dir):
-        planted = ORACLES.get((spec.target.kind, spec.target.category))
+        planted = planted_column(spec.target)
         version = tracking.champion_version(client, spec.name)
         if planted is None or version is None:
             continue
@@ -85,3 +104,63 @@ def report(results: list[dict]) -> str:
         lines.append(f"{r['model']:<24}{r['version']:>3}{r['holdout_customers']:>9}{r['matched']:>9}"
                      f"{r['positives']:>6}{r['model_auc']:>11.4f}{r['oracle_auc']:>12.4f}{gap:>+8.4f}  {r['planted']}")
     return "\n".join(lines)
+
+
+def offer_gain(options: pd.DataFrame, chosen: pd.DataFrame) -> dict:
+    """Planted gain of the chosen offers against the oracle's and a random offer's (pure).
+
+    options: customer_key, offer, channel, planted_gain (every offer scored for the customer on
+             every consented channel: acceptance probability x value)
+    chosen:  customer_key, offer, channel (the next best offer)"""
+    picked = chosen.merge(options, on=["customer_key", "offer", "channel"])
+    per_customer = options.groupby("customer_key")["planted_gain"]
+    kept = per_customer.max().index.isin(picked["customer_key"])
+    oracle = per_customer.max()[kept].sum()
+    random = per_customer.mean()[kept].sum()
+    policy = picked["planted_gain"].sum()
+    return {"customers": int(kept.sum()), "policy_gain": policy, "oracle_gain": oracle, "random_gain": random,
+            "captured": (policy - random) / (oracle - random) if oracle > random else float("nan")}
+
+
+def evaluate_offers(spark: SparkSession, config: Config) -> dict | None:
+    """The latest date's offers scored with the planted acceptance probabilities; None without offers."""
+    from jobs.common.tables import table_exists
+    from jobs.models import next_best_offer, offers
+    from jobs.models.next_best_offer import TABLE, offer_models, offer_propensities
+
+    path = str(config.paths.table(TABLE))
+    if not table_exists(spark, path):
+        return None
+    made = spark.read.format("delta").load(path)
+    as_of = made.agg(F.max("as_of_date")).first()[0]
+    if as_of is None:
+        return None
+    people, persons = planted_people(spark, config)
+    models = offer_models(load_specs(model_settings(config).specs_dir))
+    made = made.where(F.col("as_of_date") == F.lit(as_of)).where(F.col("decision") == offers.OFFER)
+    chosen = made.select("customer_key", "offer", "channel").toPandas()
+    channels = made.select("customer_key", F.explode("consented_channels").alias("channel")).toPandas()
+    scores = spark.read.format("delta").load(str(config.paths.table(next_best_offer.SCORES)))
+    scored = offer_propensities(scores, models, as_of).select("customer_key", "offer").toPandas()
+    silver = {t: spark.read.format("delta").load(str(config.paths.table(t)))
+              for t in ("silver.order_items", "silver.orders")}
+    values = (offers.offer_values(silver["silver.order_items"], silver["silver.orders"], as_of,
+                                  gold_settings(config).fx_to_eur, sorted({c for c, _ in models.values()}))
+              .toPandas().set_index("category")["offer_value_eur"])
+    planted = PLANTED_CATEGORY
+    options = scored.merge(channels, on="customer_key").merge(persons, on="customer_key")
+    options = options[options["offer"].isin(values.index) & options["offer"].isin(planted)]
+    people = people.set_index("person_id")
+    options = options.assign(
+        planted_gain=[people.at[pid, planted[o]] * people.at[pid, f"p_respond_{ch}"] * values[o]
+                      for pid, o, ch in zip(options["person_id"], options["offer"], options["channel"], strict=True)])
+    return {"as_of": str(as_of), **offer_gain(options, chosen)}
+
+
+def offers_report(result: dict | None) -> str:
+    if result is None:
+        return "no next best offers to judge (run make score on generated data)"
+    return (f"next best offer as of {result['as_of']}: {result['customers']} offered customers matched to persons; "
+            f"planted gain chosen {result['policy_gain']:.1f}, oracle {result['oracle_gain']:.1f}, "
+            f"random consented offer {result['random_gain']:.1f}: captures {result['captured']:.1%} "
+            f"of the oracle's gain over random (goal: 80%)")

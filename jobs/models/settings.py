@@ -8,6 +8,11 @@
       promotion_margin: 0.005            # ROC AUC a new version must gain over the champion
       min_positives: 30                  # fewer positives (or negatives) in train or holdout: refused
       seed: 42
+      offers:                            # next best offer (jobs/models/offers.py)
+        contact_cap: 2                   # at most 2 contacts in cap_days days, the offer included
+        cap_days: 7
+        default_hour: 10                 # send hour (UTC) for a customer without a usual hour
+        response_prior: 30               # sends' worth of weight of a channel's overall response rate
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from pathlib import Path
 
 from jobs.common.config import PROJECT_ROOT, Config
 from jobs.common.errors import ConfigError
+from jobs.models.offers import OfferSettings
 
 DEFAULTS = {"specs_dir": "models", "tracking_uri": None, "experiment": "customer360",
-            "promotion_margin": 0.005, "min_positives": 30, "seed": 42, "store": "data/mlflow"}
+            "promotion_margin": 0.005, "min_positives": 30, "seed": 42, "store": "data/mlflow", "offers": {}}
+OFFER_LIMITS = {"contact_cap": (1, None), "cap_days": (1, 366), "default_hour": (0, 23), "response_prior": (0, None)}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,27 @@ class ModelSettings:
     promotion_margin: float
     min_positives: int
     seed: int
+    offers: OfferSettings
+
+
+def offer_settings(raw) -> OfferSettings:
+    """models.offers, each key checked against OFFER_LIMITS (an integer unless it is response_prior)."""
+    if not isinstance(raw, dict):
+        raise ConfigError("models.offers", f"got {raw!r}", allowed="a mapping of " + ", ".join(OFFER_LIMITS))
+    unknown = set(raw) - set(OFFER_LIMITS)
+    if unknown:
+        raise ConfigError(f"models.offers.{sorted(unknown)[0]}", "unknown key", allowed=", ".join(OFFER_LIMITS))
+    values = {}
+    for key, value in raw.items():
+        low, high = OFFER_LIMITS[key]
+        integer = key != "response_prior"
+        kind = "an integer" if integer else "a number"
+        allowed = f"{kind} in [{low}, {high}]" if high is not None else f"{kind} >= {low}"
+        if (isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
+                or value < low or (high is not None and value > high)):
+            raise ConfigError(f"models.offers.{key}", f"got {value!r}", allowed=allowed)
+        values[key] = value if integer else float(value)
+    return OfferSettings(**values)
 
 
 def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
@@ -68,4 +96,4 @@ def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
         tracking_uri=uri or f"sqlite:///{store / 'mlflow.db'}",
         artifact_root=(store / "artifacts").as_uri(),
         experiment=experiment, promotion_margin=float(margin),
-        min_positives=values["min_positives"], seed=values["seed"])
+        min_positives=values["min_positives"], seed=values["seed"], offers=offer_settings(values["offers"]))

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from jobs.common.errors import PipelineError, first_line
-from jobs.models.targets import TARGET_KINDS, Target
+from jobs.models.targets import CATEGORY_KINDS, TARGET_KINDS, Target
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 KEYS = {"name": True, "description": True, "target": True, "horizon_days": True, "features": True,
@@ -103,8 +103,9 @@ def load_spec(path: Path) -> ModelSpec:
     if extra:
         raise ModelSpecError(f"{path}: key 'target' has unknown key '{sorted(extra)[0]}'; allowed: kind, category")
     category = target_raw.get("category")
-    if (kind == "purchase") != (category is not None):
-        raise ModelSpecError(f"{path}: key 'target.category' is required for a purchase target and only for it")
+    if (kind in CATEGORY_KINDS) != (category is not None):
+        raise ModelSpecError(f"{path}: key 'target.category' is required for a {' or '.join(CATEGORY_KINDS)} "
+                             "target and only for those")
     if category is not None and (not isinstance(category, str) or not NAME.match(category)):
         raise ModelSpecError(f"{path}: key 'target.category' {category!r} must be an item category "
                              "as silver.order_items writes it (lower-case, e.g. extra_bag)")

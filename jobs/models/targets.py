@@ -6,6 +6,8 @@ cutoff + horizon_days (`horizon_rows`). Labels are therefore facts the features 
 Kinds (the `target:` of a model YAML):
 - purchase {category}: a completed order placed in the horizon holds an item of the category
   (status as of the horizon's end: an order cancelled inside the horizon does not count);
+- attach {category}: the same, among customers with a completed order placed in the horizon (the
+  others are out of scope): "when they book, do they add it?", the propensity an offer needs;
 - churn: no customer-initiated interaction at all (visit, app use, order, call) in the horizon;
 - campaign_response: converted in the horizon, among customers sent a campaign message in it
   (the others are out of scope for that cutoff).
@@ -30,7 +32,7 @@ from jobs.gold.settings import GoldSettings
 @dataclass(frozen=True)
 class Target:
     kind: str                    # one of TARGET_KINDS
-    category: str | None = None  # purchase only
+    category: str | None = None  # purchase and attach only
 
     @property
     def description(self) -> str:
@@ -43,13 +45,25 @@ def horizon_rows(df: DataFrame, cutoff: dt.date, horizon_days: int, column: str 
     return df.where((F.col(column) >= as_of_end(cutoff)) & (F.col(column) < as_of_end(end)))
 
 
-def _purchase(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
-              settings: GoldSettings) -> DataFrame:
+def _horizon_orders(silver: Silver, cutoff: dt.date, horizon_days: int, settings: GoldSettings) -> DataFrame:
+    """Orders placed in the horizon and completed as of its end: customer_key, holds (categories)."""
     end = cutoff + dt.timedelta(days=horizon_days)
     orders = order_states(silver.touchpoints, silver.order_items, end, settings.fx_to_eur)
-    bought = horizon_rows(orders, cutoff, horizon_days, "placed_at").where(
-        (F.col("status") == "completed") & F.array_contains("categories", target.category))
+    return horizon_rows(orders, cutoff, horizon_days, "placed_at").where(F.col("status") == "completed")
+
+
+def _purchase(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
+              settings: GoldSettings) -> DataFrame:
+    bought = _horizon_orders(silver, cutoff, horizon_days, settings).where(
+        F.array_contains("categories", target.category))
     return bought.select("customer_key").distinct().withColumn("label", F.lit(1))
+
+
+def _attach(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
+            settings: GoldSettings) -> DataFrame:
+    orders = _horizon_orders(silver, cutoff, horizon_days, settings)
+    return orders.groupBy("customer_key").agg(
+        F.max(F.coalesce(F.array_contains("categories", target.category), F.lit(False)).cast("int")).alias("label"))
 
 
 def _churn(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
@@ -75,9 +89,13 @@ def _campaign_response(silver: Silver, target: Target, cutoff: dt.date, horizon_
 #          None when they are out of scope for this cutoff)
 TARGET_KINDS: dict[str, tuple[Callable[..., DataFrame], int | None]] = {
     "purchase": (_purchase, 0),
+    "attach": (_attach, None),
     "churn": (_churn, 1),
     "campaign_response": (_campaign_response, None),
 }
+
+
+CATEGORY_KINDS = ("purchase", "attach")     # the kinds whose target names an item category
 
 
 def with_labels(features: DataFrame, silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,

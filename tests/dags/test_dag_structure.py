@@ -224,15 +224,17 @@ def test_maintenance_dag(dagbag):
 
 def test_models_train_weekly_and_score_after_each_gated_gold_publication(dagbag):
     weekly, on_gold = dagbag.dags[factory.MODELS_DAG_ID], dagbag.dags[factory.SCORING_DAG_ID]
-    assert [t.task_id for t in weekly.topological_sort()] == ["train_models", "score_customers", "gate_scores"]
-    assert [t.task_id for t in on_gold.topological_sort()] == ["score_customers", "gate_scores"]
+    assert [t.task_id for t in weekly.topological_sort()] == ["train_models", "score_customers", "choose_offers",
+                                                                 "gate_scores"]
+    assert [t.task_id for t in on_gold.topological_sort()] == ["score_customers", "choose_offers", "gate_scores"]
     assert weekly.timetable.expression == "0 5 * * 0"
     assert [a.name for a in on_gold.timetable.asset_condition.objects] == [factory.SCORED_ON]
     daily = dagbag.dags[DAILY]      # ... which the daily DAG's gold gate publishes
     assert factory.SCORED_ON in [o.name for o in daily.get_task("gate_gold").outlets]
     for dag in (weekly, on_gold):   # only the gate publishes the scores
-        assert [o.name for o in dag.get_task("gate_scores").outlets] == ["gold.customer_scores"]
-        assert dag.get_task("score_customers").outlets == []
+        assert [o.name for o in dag.get_task("gate_scores").outlets] == ["gold.customer_scores",
+                                                                        "gold.next_best_offer"]
+        assert dag.get_task("score_customers").outlets == dag.get_task("choose_offers").outlets == []
         # the jobs take the latest complete day silver holds, not the run's own (incomplete) date
         assert "--date" not in dag.get_task("score_customers").application_args
 

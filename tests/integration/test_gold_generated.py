@@ -136,6 +136,36 @@ def test_campaign_results_recover_the_planted_truth(spark, lake):
             assert rows[(null["campaign_id"], arm)].is_significant is False, arm
 
 
+def test_service_alerts_match_an_independent_recomputation(spark, lake):
+    """Departing within the horizon (live orders' flights) and a problem in the lookback window,
+    recomputed in plain Python from silver."""
+    config, _ = lake
+    settings = gold_settings(config).service_alerts
+    start, end = END - dt.timedelta(days=settings.lookback_days - 1), END + dt.timedelta(days=settings.horizon_days)
+    orders = {o["order_id"]: o for o in _silver(config, "silver.orders") if o["customer_key"]}
+    problems = defaultdict(set)
+    for c in _silver(config, "silver.calls"):
+        if c["customer_key"] and start <= c["started_at"].date() <= END:
+            if c["reason"] in settings.complaint_reasons and c["outcome"] != "resolved":
+                problems[c["customer_key"]].add("complaint_call")
+            if c["csat"] is not None and c["csat"] <= settings.low_csat:
+                problems[c["customer_key"]].add("low_csat_call")
+    for o in orders.values():
+        if o["status"] in ("cancelled", "refunded") and start <= o["status_at"].date() <= END:
+            problems[o["customer_key"]].add(f"{o['status']}_order")
+    expected = {}
+    for item in _silver(config, "silver.order_items"):
+        order = orders.get(item["order_id"])
+        if item["category"] != "flight" or order is None or order["status"] in ("cancelled", "refunded"):
+            continue
+        departure = dt.date.fromisoformat(json.loads(item["attributes"])["departure_date"])
+        if END <= departure <= end and order["ordered_at"].date() <= END and problems[order["customer_key"]]:
+            expected[item["order_id"]] = (order["customer_key"], departure, sorted(problems[order["customer_key"]]))
+    got = {r.order_id: (r.customer_key, r.departure_date, list(r.problems))
+           for r in _gold(spark, config, "gold.service_alerts").collect()}
+    assert got == expected and got      # six days of data: a handful of alerts
+
+
 def test_segments_are_evaluated_and_recorded(spark, lake):
     config, _ = lake
     c360_rows = _gold(spark, config)

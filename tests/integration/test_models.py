@@ -5,6 +5,7 @@ parts), then checked from every side: the MLflow runs and registry, the champion
 table and its gate, the MLflow server's REST API.
 """
 
+import datetime as dt
 import json
 import shutil
 import socket
@@ -16,7 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.gold.common import table_version
-from jobs.models import score, tracking, train
+from jobs.models import next_best_offer, score, tracking, train
 from jobs.models.settings import model_settings
 from jobs.models.ui import command
 from jobs.quality import gate
@@ -38,7 +39,7 @@ LOUNGE = FLIGHT.replace("flight_propensity", "lounge_propensity").replace("categ
 
 @pytest.fixture(scope="module")
 def lake(spark, generated_gold_lake, tmp_path_factory):
-    """(config, first training, second training, first scoring, second scoring)."""
+    """(config, first training, second training, first scoring, second scoring, offers, offers again)."""
     source, _ = generated_gold_lake
     root = tmp_path_factory.mktemp("models_lake")
     specs = root / "specs"
@@ -54,7 +55,9 @@ def lake(spark, generated_gold_lake, tmp_path_factory):
     scored = score.run(spark, config, run_id="score-1", logical_date=END)
     rows_1 = _scores(spark, config)
     rescored = score.run(spark, config, run_id="score-2", logical_date=END)
-    return config, first, second, (scored, rows_1), (rescored, _scores(spark, config))
+    offers = next_best_offer.run(spark, config, run_id="offers-1")
+    again = next_best_offer.run(spark, config, run_id="offers-2")
+    return config, first, second, (scored, rows_1), (rescored, _scores(spark, config)), (offers, again)
 
 
 def _scores(spark, config):
@@ -67,7 +70,7 @@ def _client(config):
 
 
 def test_training_logs_a_reproducible_run_and_registers_the_first_champion(spark, lake):
-    config, first, _, _, _ = lake
+    config, first, *_ = lake
     flight = first.details["models"]["flight_propensity"]
     assert flight["promoted"] and flight["version"] == "1" and 0.5 < flight["roc_auc"] <= 1.0
     client = _client(config)
@@ -90,7 +93,7 @@ def test_training_logs_a_reproducible_run_and_registers_the_first_champion(spark
 
 
 def test_a_model_without_enough_positives_is_refused_and_not_registered(lake):
-    config, first, _, _, _ = lake
+    config, first, *_ = lake
     refused = first.details["models"]["lounge_propensity"]["refused"]
     assert "lounge_propensity" in refused and "min_positives" in refused and "lounge.yaml" in refused
     assert tracking.champion_version(_client(config), "lounge_propensity") is None
@@ -98,7 +101,7 @@ def test_a_model_without_enough_positives_is_refused_and_not_registered(lake):
 
 
 def test_a_second_run_on_the_same_data_does_not_replace_the_champion(lake):
-    config, first, second, _, _ = lake
+    config, first, second, *_ = lake
     again = second.details["models"]["flight_propensity"]
     assert again["version"] == "2" and not again["promoted"]
     assert again["roc_auc"] == first.details["models"]["flight_propensity"]["roc_auc"]   # same seed, same data
@@ -110,7 +113,7 @@ def test_a_second_run_on_the_same_data_does_not_replace_the_champion(lake):
 
 
 def test_lifetime_value_is_fitted_logged_and_scored(spark, lake):
-    config, first, _, (scored, _), _ = lake
+    config, first, _, (scored, _), *_ = lake
     fitted = first.details["models"]["clv"]
     assert fitted["promoted"] and min(fitted["r"], fitted["alpha"], fitted["b"]) > 0
     client = _client(config)
@@ -123,14 +126,50 @@ def test_lifetime_value_is_fitted_logged_and_scored(spark, lake):
 
 
 def test_scores_are_identical_for_the_same_champion_and_inputs_and_pass_their_gate(spark, lake):
-    config, _, _, (scored, rows_1), (rescored, rows_2) = lake
+    config, _, _, (scored, rows_1), (rescored, rows_2), _ = lake
     assert rows_1 == rows_2 and rows_1
     assert {m for _, m, _, _, _ in rows_1} == {"flight_propensity", "clv"}
     assert {v for _, m, v, _, _ in rows_1 if m == "flight_propensity"} == {"1"}   # the champion, not v2
     customers = spark.read.format("delta").load(str(config.paths.table("gold.customer_360")))
     assert sum(1 for r in rows_1 if r[1] == "flight_propensity") == customers.count()   # eligibility: everyone
     assert rescored.details["inserted"] == 0 and rescored.details["deleted"] == 0
-    assert gate.run(spark, config, run_id="score-2", logical_date=END, stage="scores").rows_in == len(rows_1)
+    offers = spark.read.format("delta").load(str(config.paths.table(next_best_offer.TABLE))).count()
+    assert gate.run(spark, config, run_id="score-2", logical_date=END, stage="scores").rows_in == len(rows_1) + offers
+
+
+def test_each_customers_latest_scores_are_a_view_beside_customer_360(spark, lake):
+    from jobs.gold import access, fast
+
+    config, _, _, (_, rows_1), *_ = lake
+    sql = "SELECT customer_key, model, model_version, score, decile FROM gold.customer_latest_scores"
+    via_duckdb = sorted(tuple(r) for r in fast.query(sql, config.paths.lake).itertuples(index=False))
+    assert via_duckdb == rows_1
+    assert "gold.customer_latest_scores" in access.register_analyst_tables(spark, config)
+    assert sorted(tuple(r) for r in spark.sql(sql).collect()) == rows_1
+
+
+def test_offers_go_only_to_consented_channels_under_the_contact_cap(spark, lake):
+    config, *_, (offers, again) = lake
+    assert offers.details["as_of"] == str(END) and again.details["inserted"] == again.details["deleted"] == 0
+    made = spark.read.format("delta").load(str(config.paths.table(next_best_offer.TABLE))).collect()
+    c360 = {r.customer_key: r for r in
+            spark.read.format("delta").load(str(config.paths.table("gold.customer_360"))).collect()}
+    window = F.to_date("occurred_at").between(END - dt.timedelta(days=6), END)
+    sends = {r.customer_key: r.n for r in
+             spark.read.format("delta").load(str(config.paths.table("silver.campaign_events")))
+             .where((F.col("action") == "sent") & window).groupBy("customer_key").agg(F.count("*").alias("n"))
+             .collect()}
+    decisions = {r.decision for r in made}
+    assert "offer" in decisions and "no_marketing_consent" in decisions
+    for r in made:
+        consented = {c for c in ("email", "sms", "push", "phone") if c360[r.customer_key][f"consent_marketing_{c}"]}
+        assert set(r.consented_channels) == consented and r.contacts_7d == sends.get(r.customer_key, 0)
+        if r.decision == "offer":
+            assert r.channel in consented and r.contacts_7d < r.contact_cap and r.offer == "flight"
+            assert r.expected_value_eur == pytest.approx(r.propensity * r.response_rate * r.offer_value_eur)
+        else:
+            assert r.offer is None and r.channel is None
+            assert not consented if r.decision == "no_marketing_consent" else r.contacts_7d >= r.contact_cap
 
 
 def test_scoring_without_a_champion_says_to_train_first(spark, lake, tmp_path):

@@ -93,6 +93,8 @@ def test_labels_come_from_the_horizon_only(spark):
         return {r.customer_key: r.label for r in with_labels(features, silver, target, CUTOFF, 7, SETTINGS).collect()}
 
     assert labels(Target("purchase", "seat")) == {"A": 1, "B": 0}   # cancelled inside the horizon: no purchase
+    assert labels(Target("attach", "seat")) == {"A": 1}             # B completed no order in the horizon: out of scope
+    assert labels(Target("attach", "extra_bag")) == {"A": 0}        # A booked without one
     assert labels(Target("churn")) == {"A": 0, "B": 0}              # both ordered in the horizon
     campaigns = [{"event_id": "s1", "campaign_id": "c", "customer_key": "A", "occurred_at": T(2026, 3, 11),
                   "action": "sent"},
@@ -146,7 +148,7 @@ algorithm: {name: gbt, params: {maxDepth: 3}}
     (("name: gbt", "name: gtb"), "key 'algorithm.name' names unknown algorithm 'gtb'; close matches: gbt"),
     (("horizon_days: 7", "horizon_day: 7"), "unknown key 'horizon_day'; close matches: horizon_days"),
     (("target: {kind: purchase, category: extra_bag}", "target: {kind: churn, category: extra_bag}"),
-     "key 'target.category' is required for a purchase target and only for it"),
+     "key 'target.category' is required for a purchase or attach target and only for those"),
 ])
 def test_a_malformed_model_file_names_the_file_the_key_and_close_matches(tmp_path, change, message):
     path = _write(tmp_path, GOOD.replace(*change))
