@@ -149,11 +149,19 @@ def _section(raw: dict, key: str) -> dict:
     return value
 
 
-def _int(section: dict, prefix: str, key: str, minimum: int) -> int:
-    value = section.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{prefix}.{key}", f"got {value!r}", allowed=f"an integer >= {minimum}")
+def bounded_number(key: str, value: Any, low: float, high: float | None = None, integer: bool = True):
+    """`value` when it is an integer (or, integer=False, any number) in [low, high]; else a
+    ConfigError naming the dotted `key` and what is allowed. Every section's validator uses it."""
+    kind = "an integer" if integer else "a number"
+    if (isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
+            or value < low or (high is not None and value > high)):
+        allowed = f"{kind} in [{low}, {high}]" if high is not None else f"{kind} >= {low}"
+        raise ConfigError(key, f"got {value!r}", allowed=allowed)
     return value
+
+
+def _int(section: dict, prefix: str, key: str, minimum: int) -> int:
+    return bounded_number(f"{prefix}.{key}", section.get(key), minimum)
 
 
 def _str(section: dict, prefix: str, key: str, choices: tuple[str, ...] | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.common.config import PROJECT_ROOT, Config
+from jobs.common.config import PROJECT_ROOT, Config, bounded_number
 from jobs.common.errors import ConfigError
 
 DEFAULT_SEGMENTS_FILE = "segments/segments.yaml"
@@ -32,9 +32,7 @@ def alert_settings(raw) -> AlertSettings:
     if unknown:
         raise ConfigError(f"gold.service_alerts.{sorted(unknown)[0]}", "unknown key", allowed=allowed)
     for key, low, high in (("horizon_days", 0, 366), ("lookback_days", 1, 3660), ("low_csat", 1, 5)):
-        value = raw.get(key, getattr(AlertSettings, key))
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"gold.service_alerts.{key}", f"got {value!r}", allowed=f"an integer in [{low}, {high}]")
+        bounded_number(f"gold.service_alerts.{key}", raw.get(key, getattr(AlertSettings, key)), low, high)
     reasons = raw.get("complaint_reasons", list(AlertSettings.complaint_reasons))
     if not isinstance(reasons, list) or not all(isinstance(r, str) and r for r in reasons):
         raise ConfigError("gold.service_alerts.complaint_reasons", f"got {reasons!r}",
@@ -62,9 +60,7 @@ def gold_settings(config: Config, root: Path | None = None) -> GoldSettings:
     path = Path(text)
     if not path.is_absolute():
         path = (root or PROJECT_ROOT) / path
-    gap = raw.get("session_gap_minutes", 30)
-    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 1:
-        raise ConfigError("gold.session_gap_minutes", f"got {gap!r}", allowed="an integer >= 1")
+    gap = bounded_number("gold.session_gap_minutes", raw.get("session_gap_minutes", 30), 1)
     fx = raw.get("fx_to_eur", DEFAULT_FX_TO_EUR)
     if not isinstance(fx, dict) or not fx:
         raise ConfigError("gold.fx_to_eur", f"got {fx!r}", allowed="a mapping currency: rate, e.g. {EUR: 1.0}")

@@ -126,7 +126,7 @@ def evaluate_offers(spark: SparkSession, config: Config) -> dict | None:
     """The latest date's offers scored with the planted acceptance probabilities; None without offers."""
     from jobs.common.tables import table_exists
     from jobs.models import next_best_offer, offers
-    from jobs.models.next_best_offer import TABLE, offer_models, offer_propensities
+    from jobs.models.next_best_offer import TABLE
 
     path = str(config.paths.table(TABLE))
     if not table_exists(spark, path):
@@ -136,16 +136,16 @@ def evaluate_offers(spark: SparkSession, config: Config) -> dict | None:
     if as_of is None:
         return None
     people, persons = planted_people(spark, config)
-    models = offer_models(load_specs(model_settings(config).specs_dir))
+    models = offers.offer_models(load_specs(model_settings(config).specs_dir))
     made = made.where(F.col("as_of_date") == F.lit(as_of)).where(F.col("decision") == offers.OFFER)
     chosen = made.select("customer_key", "offer", "channel").toPandas()
     channels = made.select("customer_key", F.explode("consented_channels").alias("channel")).toPandas()
     scores = spark.read.format("delta").load(str(config.paths.table(next_best_offer.SCORES)))
-    scored = offer_propensities(scores, models, as_of).select("customer_key", "offer").toPandas()
+    scored = offers.offer_propensities(scores, models, as_of).select("customer_key", "offer").toPandas()
     silver = {t: spark.read.format("delta").load(str(config.paths.table(t)))
               for t in ("silver.order_items", "silver.orders")}
     values = (offers.offer_values(silver["silver.order_items"], silver["silver.orders"], as_of,
-                                  gold_settings(config).fx_to_eur, sorted({c for c, _ in models.values()}))
+                                  gold_settings(config).fx_to_eur, offers.offered_categories(models))
               .toPandas().set_index("category")["offer_value_eur"])
     planted = PLANTED_CATEGORY
     options = scored.merge(channels, on="customer_key").merge(persons, on="customer_key")

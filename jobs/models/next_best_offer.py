@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import registry
@@ -36,29 +36,6 @@ INPUTS = registry.get_job(JOB).inputs
 SCORES = "gold.customer_scores"
 
 
-OFFER_KINDS = ("attach", "purchase")   # per category, the first kind with a score is the offer's propensity
-
-
-def offer_models(specs) -> dict[str, tuple[str, int]]:
-    """model name -> (the category it offers, its rank among OFFER_KINDS): every model whose target
-    is buying a category. "When they book, do they add it?" (attach) says more about accepting an
-    offer than "will they buy it within N days" (purchase), which mixes in how often they book."""
-    return {s.name: (s.target.category, OFFER_KINDS.index(s.target.kind))
-            for s in specs if s.target.kind in OFFER_KINDS}
-
-
-def offer_propensities(scores: DataFrame, models: dict[str, tuple[str, int]], as_of: dt.date) -> DataFrame:
-    """customer_key, offer, model, model_version, propensity: per customer and category, the score of
-    the best-ranked model that scored them on the date."""
-    pairs = [x for m, (category, rank) in models.items() for x in (F.lit(m), F.struct(F.lit(category), F.lit(rank)))]
-    meta = F.create_map(*pairs)[F.col("model")]
-    ranked = (scores.where((F.col("as_of_date") == F.lit(as_of)) & F.col("model").isin(*models))
-              .select("customer_key", meta["col1"].alias("offer"), meta["col2"].alias("_rank"), "model",
-                      "model_version", F.col("score").alias("propensity")))
-    first = Window.partitionBy("customer_key", "offer").orderBy("_rank")
-    return ranked.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n", "_rank")
-
-
 def latest_scored_date(scores: DataFrame) -> dt.date | None:
     return scores.agg(F.max("as_of_date")).first()[0]
 
@@ -68,7 +45,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     """Offers as of the date (default: the latest date scored); --full-rebuild changes nothing."""
     started = time.monotonic()
     settings = model_settings(config)
-    models = offer_models(load_specs(settings.specs_dir))
+    models = offers.offer_models(load_specs(settings.specs_dir))
     paths = {t: str(config.paths.table(t)) for t in INPUTS}
     missing = [t for t in INPUTS if not table_exists(spark, paths[t])]
     if missing:
@@ -76,20 +53,19 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
                        "run the pipeline up to scoring first (make run, or make score after make train)")
     versions = {t: table_version(spark, p) for t, p in paths.items()}
     read = {t: read_table(spark, paths[t], versions[t]) for t in INPUTS}
-    scores = read[SCORES].where(F.col("model").isin(*models))
-    as_of = logical_date or latest_scored_date(scores)
+    as_of = logical_date or latest_scored_date(read[SCORES].where(F.col("model").isin(*models)))
     if as_of is None:
         raise JobError(f"{JOB}: {SCORES} holds no score of an offer model ({', '.join(sorted(models))}); "
                        "run make score first")
 
-    propensities = offer_propensities(scores, models, as_of)
+    propensities = offers.offer_propensities(read[SCORES], models, as_of)
     ages = read["silver.customers"].select(
         "customer_key", (F.lit(as_of.year) - F.col("birth_year")).alias("age"))
     customers = (read["gold.customer_360"].join(ages, "customer_key", "left")
                  .withColumn("response_group", offers.response_group(F.col("age"), F.col("channels_used"))))
     contacts = offers.campaign_contacts(read["silver.campaign_events"], as_of).localCheckpoint()
     values = (offers.offer_values(read["silver.order_items"], read["silver.orders"], as_of,
-                                  gold_settings(config).fx_to_eur, sorted({c for c, _ in models.values()}))
+                                  gold_settings(config).fx_to_eur, offers.offered_categories(models))
               .withColumnRenamed("category", "offer"))
     responses = offers.channel_response(contacts, customers.select("customer_key", "response_group"),
                                         settings.offers.response_prior)

@@ -34,6 +34,33 @@ class OfferSettings:
     response_prior: float = 30.0  # sends' worth of weight the channel's overall rate has in a group's rate
 
 
+OFFER_KINDS = ("attach", "purchase")   # per category, the first kind with a score is the offer's propensity
+
+
+def offer_models(specs) -> dict[str, tuple[str, int]]:
+    """model name -> (the category it offers, its rank among OFFER_KINDS): every model whose target
+    is buying a category. "When they book, do they add it?" (attach) says more about accepting an
+    offer than "will they buy it within N days" (purchase), which mixes in how often they book."""
+    return {s.name: (s.target.category, OFFER_KINDS.index(s.target.kind))
+            for s in specs if s.target.kind in OFFER_KINDS}
+
+
+def offer_propensities(scores: DataFrame, models: dict[str, tuple[str, int]], as_of: dt.date) -> DataFrame:
+    """customer_key, offer, model, model_version, propensity: per customer and category, the score of
+    the best-ranked model that scored them on the date."""
+    pairs = [x for m, (category, rank) in models.items() for x in (F.lit(m), F.struct(F.lit(category), F.lit(rank)))]
+    meta = F.create_map(*pairs)[F.col("model")]
+    ranked = (scores.where((F.col("as_of_date") == F.lit(as_of)) & F.col("model").isin(*models))
+              .select("customer_key", meta["col1"].alias("offer"), meta["col2"].alias("_rank"), "model",
+                      "model_version", F.col("score").alias("propensity")))
+    first = Window.partitionBy("customer_key", "offer").orderBy("_rank")
+    return ranked.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n", "_rank")
+
+
+def offered_categories(models: dict[str, tuple[str, int]]) -> list[str]:
+    return sorted({category for category, _ in models.values()})
+
+
 def age_group(age: Column) -> Column:
     """Coarse age bands: response to sms and phone differs with age."""
     return (F.when(age.isNull(), "unknown").when(age < 40, "under_40")
@@ -98,7 +125,7 @@ def recent_contacts(contacts: DataFrame, past_offers: DataFrame, as_of: dt.date,
     return sends.unionByName(offered).groupBy("customer_key").agg(F.count(F.lit(1)).alias("contacts"))
 
 
-def consented_channels(customers: DataFrame) -> Column:
+def consented_channels() -> Column:
     """The channels with marketing consent, from customer_360's consent_marketing_<channel>."""
     return F.filter(F.array(*[F.when(F.col(f"consent_marketing_{c}"), F.lit(c)) for c in CHANNELS]),
                     lambda c: c.isNotNull())
@@ -117,7 +144,7 @@ def choose_offers(customers: DataFrame, propensities: DataFrame, values: DataFra
     people = (customers.join(propensities.select("customer_key").distinct(), "customer_key")
               .join(contacts, "customer_key", "left")
               .select("customer_key", "response_group", "preferred_contact_hour",
-                      consented_channels(customers).alias("consented_channels"),
+                      consented_channels().alias("consented_channels"),
                       F.coalesce("contacts", F.lit(0)).cast("int").alias("contacts_7d")))
     candidates = (people.where(F.col("contacts_7d") < settings.contact_cap)
                   .select("customer_key", "response_group", F.explode("consented_channels").alias("channel"))

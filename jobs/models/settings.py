@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.common.config import PROJECT_ROOT, Config
+from jobs.common.config import PROJECT_ROOT, Config, bounded_number
 from jobs.common.errors import ConfigError
 from jobs.models.offers import OfferSettings
 
@@ -48,16 +48,10 @@ def offer_settings(raw) -> OfferSettings:
     unknown = set(raw) - set(OFFER_LIMITS)
     if unknown:
         raise ConfigError(f"models.offers.{sorted(unknown)[0]}", "unknown key", allowed=", ".join(OFFER_LIMITS))
-    values = {}
-    for key, value in raw.items():
-        low, high = OFFER_LIMITS[key]
-        integer = key != "response_prior"
-        kind = "an integer" if integer else "a number"
-        allowed = f"{kind} in [{low}, {high}]" if high is not None else f"{kind} >= {low}"
-        if (isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
-                or value < low or (high is not None and value > high)):
-            raise ConfigError(f"models.offers.{key}", f"got {value!r}", allowed=allowed)
-        values[key] = value if integer else float(value)
+    values = {key: bounded_number(f"models.offers.{key}", value, *OFFER_LIMITS[key],
+                                  integer=key != "response_prior") for key, value in raw.items()}
+    if "response_prior" in values:
+        values["response_prior"] = float(values["response_prior"])
     return OfferSettings(**values)
 
 
@@ -85,9 +79,7 @@ def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 0.5:
         raise ConfigError("models.promotion_margin", f"got {margin!r}", allowed="a number in [0, 0.5)")
     for key, minimum in (("min_positives", 1), ("seed", 0)):
-        value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ConfigError(f"models.{key}", f"got {value!r}", allowed=f"an integer >= {minimum}")
+        bounded_number(f"models.{key}", values[key], minimum)
     experiment = values["experiment"]
     if not isinstance(experiment, str) or not experiment.strip():
         raise ConfigError("models.experiment", f"got {experiment!r}", allowed="a non-empty name")

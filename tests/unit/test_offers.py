@@ -133,7 +133,6 @@ def test_offer_settings_come_from_the_models_section_and_bad_values_name_the_key
 
 
 def test_a_categorys_attach_score_is_its_propensity_and_its_purchase_score_the_fallback(spark):
-    from jobs.models.next_best_offer import offer_models, offer_propensities
     from jobs.models.spec import ModelSpec
     from jobs.models.targets import Target
 
@@ -141,7 +140,7 @@ def test_a_categorys_attach_score_is_its_propensity_and_its_purchase_score_the_f
         return ModelSpec(name=name, description="", target=Target(kind, category), horizon_days=14,
                          features=("age",), algorithm="gbt", params={})
 
-    models = offer_models([spec("bag_buy", "purchase", "extra_bag"), spec("bag_add", "attach", "extra_bag"),
+    models = offers.offer_models([spec("bag_buy", "purchase", "extra_bag"), spec("bag_add", "attach", "extra_bag"),
                            spec("churn", "churn", None)])
     assert models == {"bag_buy": ("extra_bag", 1), "bag_add": ("extra_bag", 0)}
     scores = spark.createDataFrame(
@@ -149,5 +148,5 @@ def test_a_categorys_attach_score_is_its_propensity_and_its_purchase_score_the_f
          ("B", "bag_buy", "1", 0.3, AS_OF),                                      # attach did not score B
          ("C", "bag_add", "4", 0.9, dt.date(2026, 3, 9)), ("C", "churn", "2", 0.5, AS_OF)],
         "customer_key string, model string, model_version string, score double, as_of_date date")
-    rows = sorted(tuple(r) for r in offer_propensities(scores, models, AS_OF).collect())
+    rows = sorted(tuple(r) for r in offers.offer_propensities(scores, models, AS_OF).collect())
     assert rows == [("A", "extra_bag", "bag_add", "4", 0.6), ("B", "extra_bag", "bag_buy", "1", 0.3)]
