@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import inspect
 import logging
 import shutil
 import sys
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 
 from jobs import registry
 from jobs.common.config import Config, load_config
-from jobs.common.errors import PipelineError, report
+from jobs.common.errors import JobError, PipelineError, report
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger("jobs")
@@ -43,9 +44,14 @@ def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_da
     from jobs.common.tables import commits_tagged
 
     module = importlib.import_module(job.module)
+    params = {"run_id": run_id, "logical_date": logical_date, "full_rebuild": full_rebuild, **job.kwargs, **extra}
+    accepted = inspect.signature(module.run).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise JobError(f"job '{job.name}' takes no parameter {', '.join(map(repr, unknown))}; it takes: "
+                       f"{', '.join(p for p in accepted if p not in ('spark', 'config'))} ({job.module}.run)")
     with commits_tagged(spark, run_id, job.name):  # every Delta commit names its run and job
-        result = module.run(spark, config, run_id=run_id, logical_date=logical_date,
-                            full_rebuild=full_rebuild, **job.kwargs, **extra)
+        result = module.run(spark, config, **params)
     log.info(result.line())
     return result
 

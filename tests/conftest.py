@@ -5,8 +5,6 @@ Each setting has a reason: tests are dominated by fixed costs, not data volume.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from jobs.common.config import load_config
@@ -22,17 +20,6 @@ TEST_SPARK_CONF = {
     "spark.driver.memory": "2g",
     "spark.python.worker.reuse": "true",         # Python workers (bronze reader) start once
 }
-
-
-def spark_jobs(spark, action) -> int:
-    """Spark jobs `action()` runs (counted in a job group of its own)."""
-    context, group = spark.sparkContext, f"count_{uuid.uuid4().hex}"
-    context.setJobGroup(group, "counting Spark jobs")
-    try:
-        action()
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-    return len(context.statusTracker().getJobIdsForGroup(group))
 
 
 def make_config(tmp_path, **overrides):

@@ -158,33 +158,24 @@ def _process_batch(spark, config, source, batch_id, files: list[LandedFile], run
     # and the counts. A local checkpoint (plain rows, filled by the first write) costs a fraction
     # of a columnar cache; it also stops Spark from pushing each write's filter into the parse,
     # which would repeat from_json for every field the filter touches.
+    # Spark's cleaner frees the checkpoint's blocks once `records` is unreferenced (this return).
     records = validated.localCheckpoint(eager=False)
-    try:
-        append_once(parse.accepted_rows(records, batch_id, run_id, ingested_at), paths["bronze"],
-                    f"ingest_{source}", batch_id)
-        if crash_at == "after_bronze_write":
-            raise SimulatedCrash(crash_at)
-        append_once(parse.quarantined_rows(records, source, batch_id, run_id, ingested_at),
-                    paths["quarantine"], f"ingest_{source}", batch_id)
-        if crash_at == "after_quarantine_write":
-            raise SimulatedCrash(crash_at)
-        counts = {r["_source_file"]: (r["records"], r["accepted"], r["quarantined"])
-                  for r in parse.counts_per_file(records).collect()}
-    finally:
-        _release(records)
+    append_once(parse.accepted_rows(records, batch_id, run_id, ingested_at), paths["bronze"],
+                f"ingest_{source}", batch_id)
+    if crash_at == "after_bronze_write":
+        raise SimulatedCrash(crash_at)
+    append_once(parse.quarantined_rows(records, source, batch_id, run_id, ingested_at),
+                paths["quarantine"], f"ingest_{source}", batch_id)
+    if crash_at == "after_quarantine_write":
+        raise SimulatedCrash(crash_at)
+    counts = {r["_source_file"]: (r["records"], r["accepted"], r["quarantined"])
+              for r in parse.counts_per_file(records).collect()}
     return counts
 
 
-def _release(checkpointed: DataFrame) -> None:
-    """Free a local checkpoint's blocks now rather than whenever the JVM collects its RDD."""
-    try:
-        checkpointed._jdf.queryExecution().analyzed().rdd().unpersist(False)
-    except Exception:  # noqa: BLE001 - best effort: Spark's cleaner frees it later anyway
-        log.debug("could not release a local checkpoint early", exc_info=True)
-
-
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
-        logical_date: dt.date | None = None, crash_at: str | None = None, **_ignored) -> JobResult:
+        logical_date: dt.date | None = None, crash_at: str | None = None,
+        full_rebuild: bool = False) -> JobResult:
     if source not in config.sources:
         raise JobError(f"source '{source}' is not configured; add it under 'sources:' in {config.source_file}")
     if crash_at is not None and crash_at not in CRASH_POINTS:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import DataType, StructField, StructType
 
 from jobs.common.config import Config
 from jobs.common.contracts import TableSchema
-
-log = logging.getLogger(__name__)
 
 
 def spark_schema(schema: TableSchema) -> StructType:
@@ -29,41 +26,29 @@ def table_exists(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
 
-def latest_version(spark: SparkSession, path: str) -> int | None:
+def latest_version(path: str) -> int | None:
     """The table's latest Delta version, None when there is no table at `path`.
 
-    Asks the session's Delta log directly (~10 ms): `DeltaTable.history(1)` runs a Spark job
-    (~250 ms), which gates asking once per table felt. The call is Delta's internal Scala API
-    (DeltaLog.update(isAsync, catalogTable, lastCheckpoint)), pinned with delta-spark and
-    exercised by the tests: an upgrade that changes it fails them loudly.
+    Read by delta-rs from the transaction log itself (~10 ms, no Spark job, no session cache that
+    could be stale after another process committed): `DeltaTable.history(1)` runs a Spark job
+    (~250 ms), which gates asking once per table feel. Every writer commits through the same log,
+    so the version is the one a Spark `versionAsOf` read then sees.
     """
-    jvm = spark.sparkContext._jvm
-    log_ = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    empty = jvm.scala.Option.empty()
-    version = log_.update(False, empty, empty).version()
-    return None if version < 0 else int(version)
+    from deltalake import DeltaTable as DeltaLakeTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return int(DeltaLakeTable(path).version())
+    except TableNotFoundError:
+        return None
 
 
-def pinned_table(spark: SparkSession, path: str, version: int) -> DataFrame:
-    """The Delta table at `version`, read through the list of its data files taken once.
-
-    For a caller that runs many queries over one version (a gate: ~40 queries over 8 tables).
-    Every query of a Delta path, even `VERSION AS OF`, makes Delta filter the snapshot's file
-    list again before planning (a Spark job or two: about a third of a bronze gate's jobs).
-    Here the list is collected once and the frame is Delta's own relation over a fixed file list
-    (DeltaLog.createDataFrame, what its MERGE and UPDATE read through), so deletion vectors and
-    column mapping hold as in any Delta read. The Spark predicates on it still prune row groups;
-    Delta's file-level data skipping is given up, which a gate reading this run's rows and whole
-    tables for their history does not miss. Internal Scala API like `latest_version`: pinned
-    with delta-spark and exercised by the tests (same rows as a `versionAsOf` read, deleted rows
-    stay deleted, later commits unseen).
-    """
-    jvm = spark.sparkContext._jvm
-    log_ = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    none = jvm.scala.Option.empty()
-    snapshot = log_.getSnapshotAt(version, none, none, False)
-    files = jvm.scala.collection.immutable.ArraySeq.unsafeWrapArray(snapshot.allFiles().collect())
-    return DataFrame(log_.createDataFrame(snapshot, files, False, none), spark)
+def read_table(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
+    """The Delta table at `path`, at `version` (a pinned read, blind to later commits) or latest."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(path)
 
 
 def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> str:
@@ -84,25 +69,15 @@ def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> st
             builder = builder.partitionedBy(*schema.partition_by)
         builder.execute()
     except Exception:  # noqa: BLE001 - re-raised below unless another writer created it
-        if not created_meanwhile(spark, path):
+        if not created_meanwhile(path):
             raise
     return path
 
 
-def created_meanwhile(spark: SparkSession, path: str) -> bool:
-    """After losing a creation race (another process committed version 0 first): this session's
-    cached log of the path still says "no table", so drop that cache and read the table afresh."""
-    jvm = spark.sparkContext._jvm
-    try:
-        jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(spark._jsparkSession,
-                                                                jvm.org.apache.hadoop.fs.Path(path))
-    except Exception:  # noqa: BLE001 - best effort: the read below refreshes the log anyway
-        log.debug("could not invalidate the Delta log cache of %s", path, exc_info=True)
-    try:
-        spark.read.format("delta").load(path).schema  # noqa: B018 - resolving the table refreshes its log
-    except Exception:  # noqa: BLE001 - no table there after all
-        return False
-    return table_exists(spark, path)
+def created_meanwhile(path: str) -> bool:
+    """After losing a creation race (another process committed version 0 first): is the table
+    there now? Asked of the log itself, not this session's cache of it, which may still say no."""
+    return latest_version(path) is not None
 
 
 def append_once(df: DataFrame, path: str, app_id: str, version: int) -> None:

@@ -32,8 +32,8 @@ from pyspark.sql import functions as F
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, table_exists
-from jobs.gold.common import default_as_of, merge_state, read_table, to_schema, upto
+from jobs.common.tables import ensure_table, read_table, table_exists
+from jobs.gold.common import default_as_of, merge_state, to_schema, upto
 
 JOB = "gold_campaign_results"
 TABLE = "gold.campaign_results"
@@ -175,7 +175,7 @@ def campaign_results(arms: DataFrame, as_of: dt.date) -> DataFrame:
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     started = time.monotonic()
     source = ensure_table(spark, config, table_schema("silver.campaign_events"))   # campaigns disabled: empty
     events = read_table(spark, source)

@@ -2,7 +2,8 @@
 makes a gold table equal to a new state while rewriting only rows that changed.
 
 Column helpers are `... -> Column`, frame helpers `DataFrame -> DataFrame` (pure); only
-`default_as_of`, `merge_state`, `read_table`, `table_version` and the watermark helpers touch tables.
+`default_as_of` and `merge_state` touch tables (reads: jobs.common.tables, watermarks:
+jobs.common.watermarks).
 """
 
 from __future__ import annotations
@@ -143,42 +144,9 @@ def merge_state(spark: SparkSession, path: str, state: DataFrame, keys: Sequence
     return {k: int(row.get(f"num_{k}_rows", 0)) for k in ("inserted", "updated", "deleted")}
 
 
-def read_table(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.load(path)
-
-
-def table_version(spark: SparkSession, path: str) -> int:
-    from delta.tables import DeltaTable
-
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
-
-
 def union_all(frames: Iterable[DataFrame]) -> DataFrame:
     frames = list(frames)
     out = frames[0]
     for f in frames[1:]:
         out = out.unionByName(f)
     return out
-
-
-# --- watermarks (ops.job_watermarks: the latest row per job and input wins) ----------------------
-
-def read_watermarks(spark: SparkSession, path: str, job: str) -> dict[str, int]:
-    """input_table -> latest watermark of `job`, in one read (jobs.silver.progress reads one input)."""
-    latest = (spark.read.format("delta").load(path).where(F.col("job") == job)
-              .groupBy("input_table")
-              .agg(F.max_by("watermark", F.struct("recorded_at", "watermark")).alias("watermark")))
-    return {r["input_table"]: int(r["watermark"]) for r in latest.collect()}
-
-
-def save_watermarks(spark: SparkSession, path: str, job: str, marks: dict[str, int], run_id: str) -> None:
-    """One append (one commit) for every input of the job."""
-    from jobs.common.results import utc_now
-
-    now = utc_now()
-    rows = [(job, table, int(mark), run_id, now) for table, mark in sorted(marks.items())]
-    (spark.createDataFrame(rows, "job string, input_table string, watermark bigint, run_id string, recorded_at timestamp")
-     .write.format("delta").mode("append").save(path))

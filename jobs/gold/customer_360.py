@@ -39,7 +39,8 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError, first_line
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, spark_schema, table_exists
+from jobs.common.tables import ensure_table, latest_version, read_table, spark_schema, table_exists
+from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.gold.common import (
     ENGAGED_ACTIONS,
     PAGE_TYPES,
@@ -49,11 +50,7 @@ from jobs.gold.common import (
     in_last_days,
     is_inbound,
     merge_state,
-    read_table,
-    read_watermarks,
-    save_watermarks,
     sessionise,
-    table_version,
     to_eur,
     to_schema,
     union_all,
@@ -430,12 +427,12 @@ def open_silver(spark: SparkSession, config: Config, job: str) -> tuple[Silver, 
                        "run the silver and identity stages first (make silver)")
     for t in INPUTS:            # a source that is not enabled contributes an empty table
         ensure_table(spark, config, table_schema(t))
-    versions = {t: table_version(spark, p) for t, p in paths.items()}
+    versions = {t: latest_version(p) for t, p in paths.items()}
     return Silver(*(read_table(spark, paths[t], versions[t]) for t in INPUTS)), versions, paths
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        full_rebuild: bool = False, **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     started = time.monotonic()
     timings: dict[str, float] = {}
 

@@ -29,14 +29,13 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, table_exists
+from jobs.common.tables import ensure_table, read_table, table_exists
 from jobs.gold.common import (
     ENGAGED_ACTIONS,
     ORDER_COMPLETED_EVENT,
     default_as_of,
     is_inbound,
     merge_state,
-    read_table,
     sessionise,
     to_eur,
     to_schema,
@@ -118,7 +117,7 @@ def customer_journeys(touchpoints: DataFrame, as_of: dt.date, gap_hours: int = J
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     started = time.monotonic()
     settings = gold_settings(config)
     paths = {t: str(config.paths.table(t)) for t in ("silver.touchpoints", "silver.calls")}

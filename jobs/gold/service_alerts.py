@@ -28,8 +28,8 @@ from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, table_exists
-from jobs.gold.common import default_as_of, merge_state, read_table, to_schema
+from jobs.common.tables import ensure_table, read_table, table_exists
+from jobs.gold.common import default_as_of, merge_state, to_schema
 from jobs.gold.settings import AlertSettings, gold_settings
 
 JOB = "gold_service_alerts"
@@ -105,7 +105,7 @@ def service_alerts(departures: DataFrame, problems: DataFrame, as_of: dt.date) -
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     started = time.monotonic()
     settings = gold_settings(config).service_alerts
     frames = {t: read_table(spark, ensure_table(spark, config, table_schema(t))) for t in INPUTS}

@@ -77,7 +77,7 @@ def _merge_graph(spark, path: str, graph: DataFrame) -> dict:
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        full_rebuild: bool = False, **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     from delta.tables import DeltaTable
 
     started = time.monotonic()

@@ -23,8 +23,8 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import ensure_table, table_exists
-from jobs.gold.common import merge_state, read_table, table_version, to_schema
+from jobs.common.tables import ensure_table, latest_version, read_table, table_exists
+from jobs.gold.common import merge_state, to_schema
 from jobs.gold.settings import gold_settings
 from jobs.models import offers
 from jobs.models.settings import model_settings
@@ -41,7 +41,7 @@ def latest_scored_date(scores: DataFrame) -> dt.date | None:
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
-        full_rebuild: bool = False, **_ignored) -> JobResult:
+        full_rebuild: bool = False) -> JobResult:
     """Offers as of the date (default: the latest date scored); --full-rebuild changes nothing."""
     started = time.monotonic()
     settings = model_settings(config)
@@ -51,7 +51,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     if missing:
         raise JobError(f"{JOB}: {', '.join(missing)} do not exist yet under {config.paths.lake}; "
                        "run the pipeline up to scoring first (make run, or make score after make train)")
-    versions = {t: table_version(spark, p) for t, p in paths.items()}
+    versions = {t: latest_version(p) for t, p in paths.items()}
     read = {t: read_table(spark, paths[t], versions[t]) for t in INPUTS}
     as_of = logical_date or latest_scored_date(read[SCORES].where(F.col("model").isin(*models)))
     if as_of is None:
@@ -70,7 +70,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     responses = offers.channel_response(contacts, customers.select("customer_key", "response_group"),
                                         settings.offers.response_prior)
     target = ensure_table(spark, config, table_schema(TABLE))
-    past = read_table(spark, target, table_version(spark, target))
+    past = read_table(spark, target, latest_version(target))
     recent = offers.recent_contacts(contacts, past, as_of, settings.offers.cap_days)
 
     chosen = offers.choose_offers(customers, propensities, values, responses, recent, settings.offers)

@@ -7,6 +7,7 @@
       experiment: customer360
       promotion_margin: 0.005            # ROC AUC a new version must gain over the champion
       min_positives: 30                  # fewer positives (or negatives) in train or holdout: refused
+      min_roc_auc: 0.55                  # a holdout ROC AUC below it (near chance): refused
       seed: 42
       offers:                            # next best offer (jobs/models/offers.py)
         contact_cap: 2                   # at most 2 contacts in cap_days days, the offer included
@@ -25,7 +26,7 @@ from jobs.common.errors import ConfigError
 from jobs.models.offers import OfferSettings
 
 DEFAULTS = {"specs_dir": "models", "tracking_uri": None, "experiment": "customer360",
-            "promotion_margin": 0.005, "min_positives": 30, "seed": 42, "store": "data/mlflow", "offers": {}}
+            "promotion_margin": 0.005, "min_positives": 30, "min_roc_auc": 0.55, "seed": 42, "store": "data/mlflow", "offers": {}}
 OFFER_LIMITS = {"contact_cap": (1, None), "cap_days": (1, 366), "default_hour": (0, 23), "response_prior": (0, None)}
 
 
@@ -37,6 +38,7 @@ class ModelSettings:
     experiment: str
     promotion_margin: float
     min_positives: int
+    min_roc_auc: float
     seed: int
     offers: OfferSettings
 
@@ -80,6 +82,7 @@ def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
         raise ConfigError("models.promotion_margin", f"got {margin!r}", allowed="a number in [0, 0.5)")
     for key, minimum in (("min_positives", 1), ("seed", 0)):
         bounded_number(f"models.{key}", values[key], minimum)
+    min_auc = bounded_number("models.min_roc_auc", values["min_roc_auc"], 0.5, 1, integer=False)
     experiment = values["experiment"]
     if not isinstance(experiment, str) or not experiment.strip():
         raise ConfigError("models.experiment", f"got {experiment!r}", allowed="a non-empty name")
@@ -88,4 +91,4 @@ def model_settings(config: Config, root: Path | None = None) -> ModelSettings:
         tracking_uri=uri or f"sqlite:///{store / 'mlflow.db'}",
         artifact_root=(store / "artifacts").as_uri(),
         experiment=experiment, promotion_margin=float(margin),
-        min_positives=values["min_positives"], seed=values["seed"], offers=offer_settings(values["offers"]))
+        min_positives=values["min_positives"], min_roc_auc=float(min_auc), seed=values["seed"], offers=offer_settings(values["offers"]))

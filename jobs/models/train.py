@@ -41,6 +41,7 @@ from jobs.models.spec import ModelSpec, load_specs, target_categories, validate_
 from jobs.models.training import (
     FeatureFrames,
     ModelRefused,
+    check_signal,
     check_support,
     labelled_rows,
     plan_cutoffs,
@@ -143,6 +144,7 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     predictions = holdout_predictions(model, holdout)
     labels, scores = predictions["label"].to_numpy(), predictions["score"].to_numpy()
     scored = evaluation.metrics(labels, scores)
+    check_signal(spec, scored["roc_auc"], settings.min_roc_auc, cutoffs.holdout)
     table = evaluation.deciles(labels, scores)
     importances = feature_importances(numeric, categorical, model)
 

@@ -94,6 +94,16 @@ def prepared(rows: DataFrame, feature_kinds: dict[str, str], extra: tuple[str, .
     return model_input(rows, numeric, categorical, keep=("customer_key", "cutoff_date", *extra))
 
 
+def check_signal(spec: ModelSpec, roc_auc: float, minimum: float, holdout_cutoff: dt.date) -> None:
+    """Refuse a model that ranks its holdout about as well as chance: scoring it would act on noise."""
+    if roc_auc < minimum:
+        raise ModelRefused(
+            f"model '{spec.name}' ({spec.source}) refused: its holdout (cutoff {holdout_cutoff}) ROC AUC is "
+            f"{roc_auc:.4f}, below models.min_roc_auc = {minimum}: its features do not predict its target on this "
+            f"data. Give it features that carry the signal, more data (a larger SCALE, more training.cutoffs), "
+            f"or a different horizon_days; the current champion, if any, stays")
+
+
 def split_features(spec: ModelSpec, feature_kinds: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     numeric = tuple(f for f in spec.features if feature_kinds[f] == "numeric")
     categorical = tuple(f for f in spec.features if feature_kinds[f] == "categorical")

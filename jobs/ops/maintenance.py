@@ -92,8 +92,7 @@ def lake_tables(config: Config) -> list[tuple[str, Path]]:
 
 
 def run(spark, config: Config, *, action: str, run_id: str, logical_date: dt.date | None = None,
-        tables: list[str] | None = None, retention_days: int | None = None, dry_run: bool = False,
-        **_ignored) -> JobResult:
+        tables: list[str] | None = None, retention_days: int | None = None, dry_run: bool = False) -> JobResult:
     from delta.tables import DeltaTable
 
     if action not in ACTIONS:

@@ -8,11 +8,11 @@ Public API (what silver/gold writers and the bronze gate call):
     GateResult, Outcome, GateFailed, SuiteError
 """
 
-from jobs.quality.api import check, promote, table_version
+from jobs.quality.api import check, promote
 from jobs.quality.errors import GateFailed, SuiteError
 from jobs.quality.kinds import IngestedBatches
 from jobs.quality.outcomes import GateResult, Outcome
 from jobs.quality.suite import Suite, load_suite
 
 __all__ = ["IngestedBatches", "GateFailed", "GateResult", "Outcome", "Suite", "SuiteError", "check",
-           "load_suite", "promote", "table_version"]
+           "load_suite", "promote"]

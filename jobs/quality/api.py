@@ -57,11 +57,6 @@ from jobs.quality.validate import (
 log = logging.getLogger(__name__)
 
 
-def table_version(spark: SparkSession, config: Config, table: str) -> int | None:
-    """Latest Delta version of a table, None when it does not exist yet."""
-    return latest_version(spark, str(config.paths.table(table)))
-
-
 def reference_time(logical_date: dt.date | None, now: dt.datetime) -> dt.datetime:
     """Freshness is judged at the end of the logical day when there is one (replays stay green)."""
     if logical_date is None:
@@ -163,7 +158,7 @@ def promote(spark: SparkSession, config: Config, table: str, batch_df: DataFrame
     batch = batch_df.persist(StorageLevel.MEMORY_AND_DISK)  # GX, the split and the write read it
     flagged = None
     try:
-        before = table_version(spark, config, table)
+        before = latest_version(str(config.paths.table(table)))
         ctx = _context(spark, config, table, batch, run_id, written=False, logical_date=logical_date, now=now)
         outcomes, rows, ctx = validate_one(suite, ctx, GxSession(gx_dir(config, gx_folder)))
         result = GateResult(table=table, suite=suite.name, run_id=run_id, table_version=before,
@@ -189,7 +184,7 @@ def promote(spark: SparkSession, config: Config, table: str, batch_df: DataFrame
             kept_df = kept_rows(flagged)
         write(kept_df)
         result.promoted = True
-        result.table_version = table_version(spark, config, table)
+        result.table_version = latest_version(str(config.paths.table(table)))
         write_results(spark, config, [result], ctx.now)
         result.seconds = time.monotonic() - started
         log.info(result.line())

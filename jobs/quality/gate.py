@@ -33,7 +33,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import latest_version, pinned_table, spark_schema
+from jobs.common.tables import latest_version, read_table, spark_schema
 from jobs.quality.api import Batch, check_all
 from jobs.quality.gx_runner import GxSession, gx_dir
 from jobs.quality.kinds import IngestedBatches
@@ -47,7 +47,7 @@ SILVER_GATED = {"silver.touchpoints": "_silver_run_id", "ops.silver_reconciliati
                 "silver.identity_graph": None, "silver.customers": None}
 # gold gate: every table the gold jobs write, in registry order (customer_360 first: others refer to it)
 GOLD_GATED = registry.GOLD_TABLES
-READ_THREADS = 2  # tables pinned at once: a file list is a small Spark job, mostly scheduling
+READ_THREADS = 2  # tables opened at once: reading a Delta log is a small Spark job, mostly scheduling
 
 
 def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[int, ...]]:
@@ -62,7 +62,7 @@ def committed_batches(files: DataFrame, run_id: str | None) -> dict[str, tuple[i
 
 
 class GateTables:
-    """The tables a gate's checks read, each pinned at one version (tables.pinned_table) and a temp
+    """The tables a gate's checks read, each read at one version (tables.read_table) and a temp
     view (`views`: table -> view, check_all's `tables`); small tables every check reads are also
     cached. `start_reading` pins tables in background threads while the caller reads others.
     Views dropped and caches freed when the `with` block ends."""
@@ -111,13 +111,12 @@ class GateTables:
 def _read(spark: SparkSession, config: Config, table: str, schema) -> tuple[DataFrame, int | None]:
     """(the table at its latest version, that version); an empty frame and None when it does not exist.
 
-    Pinned (tables.pinned_table): a gate runs several queries over each table, and Delta would
-    otherwise filter the table's file list again for every one of them."""
+    Read at that version, so a commit landing while the gate runs changes none of its checks."""
     path = str(config.paths.table(table))
-    version = latest_version(spark, path)
+    version = latest_version(path)
     if version is None:
         return spark.createDataFrame([], spark_schema(schema)), None  # batch-level checks still run
-    return pinned_table(spark, path, version), version
+    return read_table(spark, path, version), version
 
 
 def table_batch(tables: GateTables, table: str, where: str | None = None, schema=None) -> Batch:
@@ -165,7 +164,7 @@ def files_batch(files: DataFrame, version: int | None, batches: dict[str, tuple[
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
         full_rebuild: bool = False, stage: str = "bronze", gx_folder: str | Path | None = None,
-        now: dt.datetime | None = None, **_ignored) -> JobResult:
+        now: dt.datetime | None = None) -> JobResult:
     if stage not in GATED_LAYERS:
         raise JobError(f"gate stage '{stage}' is not known; known: {', '.join(GATED_LAYERS)}")
     started = time.monotonic()

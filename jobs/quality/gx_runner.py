@@ -25,13 +25,12 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from jobs.common.config import PROJECT_ROOT, Config
-from jobs.quality import gx_patches
 
 DATASOURCE = "lake"
 BATCH_DEFINITION = "whole_batch"
 # Counts only: with any sample size GX runs one more scan of the batch per column-map expectation
 # to find unexpected values, even when there are none. The gate fetches samples itself, only for
-# expectations that failed (kinds.Kind.sample); see gx_patches.counts_only for size 0.
+# expectations that failed (kinds.Kind.sample).
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
 # Set before GX is imported: its import logs hundreds of INFO lines ("Skipping registering function ...").
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -126,7 +125,6 @@ def gx_expectations():
         _preloading.join()  # an import error surfaces below, in the caller's thread
     import great_expectations.expectations as gxe
 
-    gx_patches.install()
     return gxe
 
 

@@ -1,8 +1,7 @@
 """Validate batches against their whole suites: ONE Great Expectations run per batch.
 
 GX costs a fixed 0.3-1 s per validation whatever the size, so every expectation of a suite, row
-or batch level, goes into the same run; a hidden row-count expectation gives the batch size,
-counted in the same Spark aggregation as the column counts (gx_patches.one_aggregation_per_batch).
+or batch level, goes into the same run; a hidden row-count expectation gives the batch size.
 Samples of offending rows are fetched afterwards, and only for the expectations that did not
 hold (GX would scan the batch once per expectation to find them).
 """
@@ -202,10 +201,9 @@ def _computed(query: DataFrame) -> DataFrame:
     one, a check failing on many rows, is computed again into a local checkpoint (Spark frees it
     once unreferenced)."""
     try:
-        rows = query._jdf.limit(LOCAL_RESULT_ROWS + 1).collectAsList()
-        if rows.size() <= LOCAL_RESULT_ROWS:
-            spark = query.sparkSession
-            return DataFrame(spark._jsparkSession.createDataFrame(rows, query._jdf.schema()), spark)
+        rows = query.limit(LOCAL_RESULT_ROWS + 1).toArrow()
+        if rows.num_rows <= LOCAL_RESULT_ROWS:
+            return query.sparkSession.createDataFrame(rows, query.schema)  # from Arrow: a local relation
         return query.localCheckpoint()
     except Exception as exc:  # noqa: BLE001 - GX runs the query again and reports the error as the outcome
         log.info("a SQL check failed ahead of validation (GX will report it): %s", first_line(exc, 200))

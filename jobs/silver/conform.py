@@ -23,8 +23,9 @@ from jobs.common.errors import JobError
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import ensure_table
+from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.silver.merge import merge_rows, reduce_to_keys, to_table_columns
-from jobs.silver.progress import committed_batch, read_watermark, save_watermark
+from jobs.silver.progress import committed_batch
 from jobs.silver.sources import spec_for
 from jobs.silver.spec import SourceSpec
 
@@ -53,7 +54,7 @@ def reconcile(spark: SparkSession, spec: SourceSpec, bronze: DataFrame, primary_
 
 
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
-        logical_date: dt.date | None = None, full_rebuild: bool = False, **_ignored) -> JobResult:
+        logical_date: dt.date | None = None, full_rebuild: bool = False) -> JobResult:
     if source not in config.sources:
         raise JobError(f"source '{source}' is not configured; add it under 'sources:' in {config.source_file}")
     started = time.monotonic()
@@ -73,7 +74,7 @@ def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
             _clear(spark, paths[out.table], source, out.shared)
         watermark = -1
     else:
-        watermark = read_watermark(spark, marks_path, job, input_table)
+        watermark = read_watermarks(spark, marks_path, job).get(input_table, -1)
     upto = committed_batch(spark, files_path, source)
     result = JobResult(job=job)
     if upto <= watermark:
@@ -96,7 +97,7 @@ def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
                      merged[out.table]["updated"], time.monotonic() - t0)
     finally:
         conformed.unpersist()
-    save_watermark(spark, marks_path, job, input_table, upto, run_id)
+    save_watermarks(spark, marks_path, job, {input_table: upto}, run_id)
 
     recon = reconcile(spark, spec, bronze, paths[spec.primary], upto)
     recon_row = {"run_id": run_id, "job": job, "source": source, "silver_table": spec.primary,

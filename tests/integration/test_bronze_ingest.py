@@ -8,7 +8,6 @@ from pyspark.sql import functions as F
 
 from jobs.bronze import ingest
 from jobs.common.errors import JobError
-from tests.conftest import spark_jobs
 
 CRM_HEADER = "customer_id,first_name,last_name,email,phone,birth_date,street,city,postal_code,country,loyalty_tier,created_at,updated_at"
 CRM_ROW = "C{n},Ana,Lopez,ana{n}@x.fr,06 12 34 56 78,1980-01-0{d},1 rue A,Paris,75001,FR,gold,2024-01-01T00:00:00Z,2026-11-0{d}T10:00:00Z"
@@ -154,35 +153,35 @@ def test_a_table_another_process_created_meanwhile_is_used_not_recreated(spark, 
     from jobs.common.tables import created_meanwhile, ensure_table, table_exists
 
     path = str(config.paths.table("ops.job_watermarks"))
-    assert not table_exists(spark, path) and not created_meanwhile(spark, path)   # cached: no table
+    assert not table_exists(spark, path) and not created_meanwhile(path)   # cached: no table
     write_deltalake(path, pa.table({"job": ["other"], "input_table": ["x"], "watermark": [1], "run_id": ["r"],
                                     "recorded_at": pa.array([None], pa.timestamp("us", tz="UTC"))}))
-    assert created_meanwhile(spark, path)
+    assert created_meanwhile(path)
     assert ensure_table(spark, config, table_schema("ops.job_watermarks")) == path
     assert spark.read.format("delta").load(path).count() == 1
 
 
 def test_latest_version_follows_every_writer(spark, tmp_path):
-    """Gates record the version they judged from the session's Delta log, which must not be stale:
-    here the writer is delta-rs, outside this JVM."""
+    """Gates record the version they judged, which must not be stale: here the writer is delta-rs,
+    outside this JVM."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
     from jobs.common.tables import latest_version
 
     path = str(tmp_path / "lake" / "ops" / "things")
-    assert latest_version(spark, path) is None
+    assert latest_version(path) is None
     write_deltalake(path, pa.table({"n": [1]}))
-    assert latest_version(spark, path) == 0
+    assert latest_version(path) == 0
     write_deltalake(path, pa.table({"n": [2]}), mode="append")
-    assert latest_version(spark, path) == 1
+    assert latest_version(path) == 1
     assert spark.read.format("delta").option("versionAsOf", 1).load(path).count() == 2
 
 
-def test_a_pinned_table_is_its_version_read_without_filtering_files_per_query(spark, tmp_path):
-    """Gates read each table through pinned_table: the rows of its version with deletion vectors
-    applied, blind to later commits, and no Delta file filtering (Spark jobs) for each query."""
-    from jobs.common.tables import latest_version, pinned_table
+def test_a_version_read_keeps_deletions_and_ignores_later_commits(spark, tmp_path):
+    """Gates read each table at the version latest_version (delta-rs) gives: Spark's read of it has
+    the rows of that version, with a deletion vector applied, and no rows committed later."""
+    from jobs.common.tables import latest_version, read_table
 
     path = str(tmp_path / "lake" / "bronze" / "things")
     (spark.range(0, 60).withColumn("k", F.col("id") % 6).repartition(3).write.format("delta")
@@ -190,14 +189,10 @@ def test_a_pinned_table_is_its_version_read_without_filtering_files_per_query(sp
     spark.sql(f"DELETE FROM delta.`{path}` WHERE k = 3")
     log = spark.read.json(f"{path}/_delta_log/00000000000000000001.json")
     assert log.where("add.deletionVector IS NOT NULL").count() > 0   # the delete left the files, marked rows
-    version = latest_version(spark, path)
-    pinned = pinned_table(spark, path, version)
+    version = latest_version(path)
+    pinned = read_table(spark, path, version)
     spark.range(60, 70).withColumn("k", F.lit(3).cast("bigint")).write.format("delta").mode("append").save(path)
 
-    as_of = spark.read.format("delta").option("versionAsOf", version).load(path)
-    assert sorted(pinned.collect()) == sorted(as_of.collect())
+    assert (version, latest_version(path)) == (1, 2)
     assert pinned.count() == 50 and pinned.where("k = 3").count() == 0
-
-    def query_of(frame):
-        return lambda: frame.where("k = 1").agg(F.sum("id")).collect()
-    assert spark_jobs(spark, query_of(pinned)) < spark_jobs(spark, query_of(as_of))
+    assert read_table(spark, path).where("k = 3").count() == 10

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from jobs import registry
 from jobs.common.tables import commits_tagged
-from jobs.gold.common import read_watermarks, save_watermarks
+from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.quality import GateFailed
 from jobs.quality import gate as gates
 from jobs.quality.rollback import restore_before_run

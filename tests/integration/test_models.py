@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.gold.common import table_version
+from jobs.common.tables import latest_version
 from jobs.models import next_best_offer, score, tracking, train
 from jobs.models.settings import model_settings
 from jobs.models.ui import command
@@ -48,7 +48,7 @@ def lake(spark, generated_gold_lake, tmp_path_factory):
     (specs / "lounge.yaml").write_text(LOUNGE)   # nobody buys lounge access: refused
     config = make_config(root, **{"paths.landing": str(source.paths.landing), "paths.truth": str(source.paths.truth),
                                   "models.store": str(root / "mlflow"), "models.specs_dir": str(specs),
-                                  "models.min_positives": 3})
+                                  "models.min_positives": 3, "models.min_roc_auc": 0.5})
     shutil.copytree(source.paths.lake, config.paths.lake)
     first = train.run(spark, config, run_id="train-1", logical_date=END)
     second = train.run(spark, config, run_id="train-2", logical_date=END, models="flight_propensity")
@@ -78,7 +78,7 @@ def test_training_logs_a_reproducible_run_and_registers_the_first_champion(spark
     assert {"roc_auc", "pr_auc", "log_loss", "brier"} <= set(run.data.metrics)
     assert run.data.metrics["roc_auc"] == pytest.approx(flight["roc_auc"], abs=1e-4)
     touchpoints = str(config.paths.table("silver.touchpoints"))
-    assert run.data.tags["input_version.silver.touchpoints"] == str(table_version(spark, touchpoints))
+    assert run.data.tags["input_version.silver.touchpoints"] == str(latest_version(touchpoints))
     assert run.data.tags["as_of_date"] == str(END) and run.data.params["seed"] == "42"
     artifacts = {a.path for folder in ("plots", "evaluation") for a in client.list_artifacts(run.info.run_id, folder)}
     assert {"plots/calibration.png", "plots/lift_gains.png", "evaluation/feature_importances.json",

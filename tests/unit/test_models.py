@@ -15,7 +15,7 @@ from jobs.models.features import customer_features
 from jobs.models.spec import ModelSpecError, load_spec, load_specs, validate_specs
 from jobs.models.targets import Target, with_labels
 from jobs.models.tracking import decide
-from jobs.models.training import feature_schema, plan_cutoffs
+from jobs.models.training import ModelRefused, check_signal, feature_schema, plan_cutoffs
 from tests.gold_frames import D, T, customer, frame, item, order_tps, tp
 
 SETTINGS = GoldSettings(segments_file=Path("segments/segments.yaml"), fx_to_eur={"EUR": 1.0})
@@ -189,6 +189,20 @@ def test_a_new_version_takes_the_champion_alias_only_by_the_margin():
     assert not decide(0.70, 0.70, "1", 0.0).promote            # equal is not better
     better = decide(0.72, 0.70, "1", 0.01)
     assert better.promote and "v1" in better.reason and better.champion_auc == 0.70
+
+
+def test_a_model_about_as_good_as_chance_is_refused_with_the_setting_named(tmp_path):
+    from jobs.common.errors import ConfigError
+    from jobs.models.settings import model_settings
+    from tests.conftest import make_config
+
+    spec = load_spec(_write(tmp_path, GOOD))
+    check_signal(spec, 0.56, 0.55, dt.date(2026, 11, 1))
+    with pytest.raises(ModelRefused, match=r"ROC AUC is 0.4876, below models.min_roc_auc = 0.55.*champion.*stays"):
+        check_signal(spec, 0.4876, 0.55, dt.date(2026, 11, 1))
+    assert model_settings(make_config(tmp_path)).min_roc_auc == 0.55
+    with pytest.raises(ConfigError, match="models.min_roc_auc"):
+        model_settings(make_config(tmp_path, **{"models.min_roc_auc": 0.4}))
 
 
 def test_holdout_metrics_on_a_hand_checked_example():

@@ -16,13 +16,13 @@ from pyspark.sql import functions as F
 
 from jobs.quality import validate
 from jobs.quality.errors import SuiteError
-from jobs.quality.gx_runner import RESULT_FORMAT, GxSession, gx_expectations
+from jobs.quality.gx_runner import GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, BatchContext, result_dict, rows_where
 from jobs.quality.outcomes import GateResult, Outcome, gate_failed
 from jobs.quality.records import FAILED, dropped_rows, flag_drops, kept_rows, result_rows
 from jobs.quality.suite import parse_suite
 from jobs.quality.validate import sql_results, validate_one, with_derived
-from tests.conftest import make_config, spark_jobs
+from tests.conftest import make_config
 
 NOW = dt.datetime(2026, 11, 25, 12, 0)
 ROWS = [  # id, code, amount, ts_text, k1, k2, note
@@ -78,45 +78,18 @@ def test_gx_counts_what_each_kind_means(validated):
     assert all(o.action == "dropped" and o.error is None for o in outcomes.values())
 
 
-def test_gx_counts_without_running_its_unexpected_values_queries(frame, tmp_path):
-    """The gate samples failures itself, so GX's queries for unexpected values (column-map
-    expectations) and unexpected rows (SQL checks) are left out (gx_patches.counts_only); the
-    counts stay exact. Without it GX would still report an (empty) partial_unexpected_list and
-    fetch the SQL check's rows."""
+def test_gx_gives_each_expectation_its_exact_counts(frame, tmp_path):
+    """At the gate's result format GX reports every column-map expectation's unexpected and element
+    counts, and a SQL check's row count: the figures the outcomes are made of."""
     gxe = gx_expectations()
     expectations = [gxe.ExpectColumnValuesToNotBeNull(column="id"),
                     gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["x", "y", "z"]),
                     gxe.UnexpectedRowsExpectation(unexpected_rows_query="SELECT * FROM {batch} WHERE code = 'x'")]
-    needed = expectations[2].get_validation_dependencies(runtime_configuration={"result_format": RESULT_FORMAT})
-    assert set(needed.get_metric_names()) == {"unexpected_rows_query.row_count"}
     results = GxSession(tmp_path / "gx").validate("unit_counts", "silver.widgets", expectations, frame,
                                                   run_name="unit", run_time=NOW)
-    assert [(r.success, r.result["unexpected_count"], r.result["element_count"], "partial_unexpected_list" in r.result)
-            for r in results[:2]] == [(False, 1, 6, False), (False, 1, 6, False)]
-    assert (results[2].success, results[2].result) == (False, {"observed_value": 2})
-
-
-def test_gx_counts_rows_and_column_values_in_one_aggregation(spark, frame, tmp_path):
-    """GX computes the row count a round before the column counts it could join; with
-    gx_patches.one_aggregation_per_batch one Spark aggregation computes all of them, so the
-    validation runs the Spark jobs of ONE aggregation of the batch, with GX's counts unchanged."""
-    gxe, session, results = gx_expectations(), GxSession(tmp_path / "gx"), []
-
-    def validate(run_name):
-        expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=1),
-                        gxe.ExpectColumnValuesToNotBeNull(column="id"),
-                        gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["x", "y", "z"]),
-                        gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=50)]
-        return session.validate("unit_one_aggregation", "silver.widgets", expectations, frame,
-                                run_name=run_name, run_time=NOW)
-
-    validate("warm-up")  # the suite's first save and GX's first use are not what is counted
-    validation_jobs = spark_jobs(spark, lambda: results.extend(validate("unit")))
-    one_aggregation = spark_jobs(spark, lambda: frame.agg(F.count(F.lit(1)), F.count("id")).collect())
-    assert validation_jobs == one_aggregation
-    assert [(r.success, r.result.get("observed_value", r.result.get("unexpected_count"))) for r in results] == [
-        (True, 6), (False, 1), (False, 1), (False, 2)]
-    assert [r.result["element_count"] for r in results[1:]] == [6, 6, 6]
+    assert [(r.success, r.result["unexpected_count"], r.result["element_count"]) for r in results[:2]] == [
+        (False, 1, 6), (False, 1, 6)]
+    assert (results[2].success, results[2].result["observed_value"]) == (False, 2)
 
 
 def test_a_metric_that_fails_leaves_the_other_counts_to_gx(frame, tmp_path):
@@ -288,14 +261,14 @@ def test_checks_sharing_a_key_run_as_one_query_with_each_its_own_result(spark, t
 
 
 def test_a_check_result_is_held_whole_on_either_side_of_the_local_limit(spark, monkeypatch):
-    """Small results (every check that holds) become local relations, larger ones local checkpoints:
+    """Small results (every check that holds) are held by the driver, larger ones in local checkpoints:
     either way the view has every row of the query, and reading it no longer runs the query."""
     monkeypatch.setattr(validate, "LOCAL_RESULT_ROWS", 3)
     for rows in (0, 3, 4, 10):
         query = spark.range(100).where(f"id < {rows}").selectExpr("id", "CAST(id AS STRING) AS label")
         held = validate._computed(query)
         assert_df_equality(held, query, ignore_row_order=True)
-        assert ("LocalRelation" if rows <= 3 else "LogicalRDD") in held._jdf.queryExecution().analyzed().toString()
+        assert held.isLocal() == (rows <= 3)   # a local relation: collected without Spark tasks
 
 
 def test_a_batch_is_validated_while_the_checks_of_another_still_run(spark, tmp_path, monkeypatch):

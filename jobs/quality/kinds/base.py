@@ -82,7 +82,7 @@ class BatchContext:
         """The version of `table` the checks read: its latest when first asked, then that one, so a
         commit landing while a gate runs cannot give two checks (or a check and its batch) two versions."""
         if table not in self.versions:
-            self.versions[table] = latest_version(self.spark, str(self.config.paths.table(table)))
+            self.versions[table] = latest_version(str(self.config.paths.table(table)))
         return self.versions[table]
 
     def table_ref(self, table: str) -> str:
