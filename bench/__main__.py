@@ -358,6 +358,10 @@ def print_summary(figures: dict) -> None:
             if off:
                 print("  doubles not bit-identical (rounding): " + ", ".join(f"{k} {n:,}" for k, n in off.items()))
             print(f"  not compared: {', '.join(a['not_compared']) or 'none'}")
+            if a["not_computed"]:
+                print(f"  MISMATCH: gold.customer_360 has columns the DuckDB copy does not compute: "
+                      f"{', '.join(a['not_computed'])}; add them to customer_360_sql in bench/duckdb_gold.py, "
+                      f"or to its NOT_COMPARED with the reason")
 
 
 def main(argv=None) -> int:
@@ -458,7 +462,8 @@ def main(argv=None) -> int:
         f.write(json.dumps(json_safe(figures)) + "\n")
     print(f"(appended to {BENCH_DIR / 'results.jsonl'})")
     failed = stopped or any(d.get("failed") for d in stages.values())
-    return 1 if failed else 0
+    uncomputed = figures.get("gold_vs_duckdb", {}).get("agreement", {}).get("not_computed")
+    return 1 if failed or uncomputed else 0
 
 
 if __name__ == "__main__":

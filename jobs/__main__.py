@@ -50,7 +50,12 @@ def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_da
     if unknown:
         raise JobError(f"job '{job.name}' takes no parameter {', '.join(map(repr, unknown))}; it takes: "
                        f"{', '.join(p for p in accepted if p not in ('spark', 'config'))} ({job.module}.run)")
+    published = tuple(t for t in job.outputs if t in registry.PUBLISHED_TABLES)
     with commits_tagged(spark, run_id, job.name):  # every Delta commit names its run and job
+        if published:   # write-audit-publish: a writer starts from what its gate last published
+            from jobs.common.publication import reset_to_published
+
+            reset_to_published(spark, config.paths.lake, job.name, published)
         result = module.run(spark, config, **params)
     log.info(result.line())
     return result

@@ -176,15 +176,16 @@ GOLD_TABLES: tuple[str, ...] = tuple(t for job in GOLD_JOBS for t in job.outputs
 
 def _publishing_gate(name: str, layer_stage: str, writers: tuple[Job, ...], tables: tuple[str, ...],
                      references: tuple[str, ...], checks: str) -> Job:
-    """A gate that judges whole tables after their writers' stage, restores them on a failure and
-    publishes them on success (jobs.quality.gate: gold, scores)."""
+    """A gate that judges whole tables after their writers' stage and, only when they pass, publishes
+    the versions it judged (jobs.quality.gate: gold, scores)."""
     return Job(
         name=name,
         stage=f"{writers[0].stage}_gate",
         layer="ops",
         module=GATE_MODULE,
-        description=f"Validate {checks}. On a fail-severity expectation, restores every table this run "
-                    f"changed to its version before the run and fails; on success publishes them as assets.",
+        description=f"Validate {checks}. On success publishes the versions it judged (readers see them; "
+                    f"Airflow assets follow); on a fail-severity expectation fails and publishes nothing, so "
+                    f"readers keep the last published versions.",
         inputs=tables + references,
         outputs=("ops.quality_results",),
         depends_on=tuple(job.name for job in writers),
@@ -246,6 +247,10 @@ GATE_SCORES = _publishing_gate(
     "the latest date's scores and offers (expectations/gold_customer_scores.yaml, gold_next_best_offer.yaml): "
     "one row per customer, model and date, probabilities in [0, 1], deciles 1-10, offers only on consented "
     "channels and under the contact cap, customers known to customer_360, no direct identifiers")
+
+# Written in place by their stage, judged whole by its publishing gate, and read by everyone else at
+# the version the gate last published (jobs.common.publication: write-audit-publish).
+PUBLISHED_TABLES: tuple[str, ...] = GOLD_TABLES + SCORING_TABLES
 
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
                          + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)

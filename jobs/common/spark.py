@@ -79,7 +79,19 @@ def build_spark(config: Config, app_name: str | None = None, extra_conf: dict[st
     Path(settings["spark.sql.warehouse.dir"]).mkdir(parents=True, exist_ok=True)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    _create_query_context_loggers()
     return spark
+
+
+def _create_query_context_loggers() -> None:
+    """Create PySpark's query-context loggers now, on this thread. PySpark creates each when the first
+    analysis error is raised, by swapping the process-wide logger class around logging.getLogger; a
+    gate raises those errors on several threads at once, so one thread's swap back can make the other
+    create a plain Logger, which then fails on PySpark's extra keywords (TypeError: 'errorClass')."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name)
 
 
 def _under_spark_submit() -> bool:

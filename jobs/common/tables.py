@@ -107,7 +107,7 @@ def register_tables(spark: SparkSession, config: Config) -> list[str]:
 
 
 # Delta records this session setting in every commit's commitInfo.userMetadata: which run and job
-# made the commit. The gold gate undoes a run's commits with it; audits and erasure can trace them.
+# made the commit, so a table's history says which run and job wrote each version (audits, erasure).
 COMMIT_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
@@ -123,14 +123,3 @@ def commits_tagged(spark: SparkSession, run_id: str, job: str):
             spark.conf.unset(COMMIT_METADATA_CONF)
         else:
             spark.conf.set(COMMIT_METADATA_CONF, previous)
-
-
-def commit_run_id(user_metadata: str | None) -> str | None:
-    """The run id a commit was tagged with by commits_tagged (None for any other commit)."""
-    if not user_metadata:
-        return None
-    try:
-        meta = json.loads(user_metadata)
-    except ValueError:
-        return None
-    return meta.get("run_id") if isinstance(meta, dict) else None

@@ -1,6 +1,7 @@
 """Analyst access: which tables analysts may query, and the `python -m jobs sql` shell.
 
-Analysts see gold.* and the silver tables that hold no clear personal data. Left out:
+Analysts see gold.* and the silver tables that hold no clear personal data; the gold tables (and
+scores) at the version their gate last published, never a version still being judged. Left out:
 - tables whose schema says `restricted: true` (silver.customer_pii: names, emails, phones);
 - bronze.* and ops.* (landed text as received, quarantined raw records: clear personal data).
 A query naming a left-out table (or its folder) is refused. This is a guard against mistakes in
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +25,8 @@ import yaml
 from jobs.common.config import Config
 from jobs.common.contracts import SCHEMAS_DIR
 from jobs.common.errors import PipelineError, first_line
+from jobs.common.publication import publications
+from jobs.registry import PUBLISHED_TABLES
 
 ANALYST_LAYERS = ("gold", "silver")
 MAX_ROWS = 1000
@@ -67,8 +71,20 @@ def _declared(layer: str, entity: str) -> bool:
     return (SCHEMAS_DIR / layer / f"{entity}.yaml").is_file()
 
 
-def analyst_tables(lake: Path) -> dict[str, Path]:
-    """<layer>.<entity> -> folder, for every Delta table analysts may read (declared, not restricted)."""
+@dataclass(frozen=True)
+class AnalystTable:
+    folder: Path
+    version: int | None    # the published version of a gated table; None: the latest (ungated tables)
+
+    def spark_ref(self) -> str:
+        return f"delta.`{self.folder}`" + ("" if self.version is None else f" VERSION AS OF {self.version}")
+
+
+def analyst_tables(lake: Path) -> dict[str, AnalystTable]:
+    """<layer>.<entity> -> where and at which version analysts read it, for every Delta table they
+    may read (declared, not restricted). A table a publishing gate guards is read at its published
+    version (jobs.common.publication) and is absent until a gate has published it."""
+    published = publications(lake)
     out = {}
     for layer in ANALYST_LAYERS:
         folder = Path(lake) / layer
@@ -76,8 +92,12 @@ def analyst_tables(lake: Path) -> dict[str, Path]:
             continue
         for table_dir in sorted(p for p in folder.iterdir() if (p / "_delta_log").is_dir()):
             name = f"{layer}.{table_dir.name}"
-            if name not in restricted_tables() and _declared(layer, table_dir.name):
-                out[name] = table_dir
+            if name in restricted_tables() or not _declared(layer, table_dir.name):
+                continue
+            if name not in PUBLISHED_TABLES:
+                out[name] = AnalystTable(table_dir, None)
+            elif name in published:
+                out[name] = AnalystTable(table_dir, published[name].version)
     return out
 
 
@@ -98,14 +118,12 @@ def refuse_restricted(sql: str, lake: Path) -> None:
 def register_analyst_tables(spark, config: Config) -> list[str]:
     """Register the analyst tables as <layer>.<entity> in the Spark session catalog."""
     names = []
-    for name, folder in analyst_tables(config.paths.lake).items():
-        layer = name.split(".")[0]
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
-        if spark.catalog.tableExists(name):   # registered earlier in this session: same lake?
-            location = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"] or ""
-            if location.removeprefix("file:").rstrip("/") != str(folder).rstrip("/"):
-                spark.sql(f"DROP TABLE {name}")   # an external table: only the catalog entry goes
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{folder}'")
+    for name, table in analyst_tables(config.paths.lake).items():
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.split('.')[0]}")
+        if spark.catalog.tableExists(name) and spark.catalog.getTable(name).tableType != "VIEW":
+            spark.sql(f"DROP TABLE {name}")   # an external table registered earlier: only the entry goes
+        # A view, not a table: it pins a gated table to its published version.
+        spark.sql(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {table.spark_ref()}")
         names.append(name)
     for view, sql in views_over(names).items():
         spark.sql(f"CREATE OR REPLACE VIEW {view} AS {sql}")

@@ -4,7 +4,7 @@
     python -m jobs.gold.fast --format csv "SELECT * FROM gold.campaign_results" > results.csv
 
 Same tables as the Spark shell (`make sql`): gold.* and non-restricted silver.*, under their
-<layer>.<entity> names. Starts in well under a second (no Spark session), which suits notebooks
+<layer>.<entity> names, gated tables at their published version. Starts in well under a second (no Spark session), which suits notebooks
 and one-off questions. `deltalake.DeltaTable(path).to_pyarrow_dataset()` registered in DuckDB
 (DuckDB's own delta extension would be downloaded at run time; this needs nothing from outside).
 """
@@ -31,10 +31,11 @@ def connect(lake: str | Path | None = None):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     tables = analyst_tables(Path(lake))
-    for name, folder in tables.items():
+    for name, table in tables.items():
         layer, entity = name.split(".")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        con.register(f"_delta_{layer}_{entity}", DeltaTable(str(folder)).to_pyarrow_dataset())
+        con.register(f"_delta_{layer}_{entity}",
+                     DeltaTable(str(table.folder), version=table.version).to_pyarrow_dataset())
         con.execute(f"CREATE OR REPLACE VIEW {layer}.{entity} AS SELECT * FROM _delta_{layer}_{entity}")
     for view, sql in views_over(tables).items():
         con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")

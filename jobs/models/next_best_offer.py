@@ -22,6 +22,7 @@ from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError
+from jobs.common.publication import input_version
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import ensure_table, latest_version, read_table, table_exists
 from jobs.gold.common import merge_state, to_schema
@@ -51,7 +52,12 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     if missing:
         raise JobError(f"{JOB}: {', '.join(missing)} do not exist yet under {config.paths.lake}; "
                        "run the pipeline up to scoring first (make run, or make score after make train)")
-    versions = {t: latest_version(p) for t, p in paths.items()}
+    # customer_360 as gate_gold last published it; this stage's scores as score_customers just wrote them.
+    versions = {t: input_version(config.paths.lake, t, registry.SCORING_TABLES) for t in INPUTS}
+    unpublished = [t for t, v in versions.items() if v is None]
+    if unpublished:
+        raise JobError(f"{JOB}: {', '.join(unpublished)} has not passed its gate yet (nothing published to "
+                       "read); run make gold, whose gate publishes it, then make score")
     read = {t: read_table(spark, paths[t], versions[t]) for t in INPUTS}
     as_of = logical_date or latest_scored_date(read[SCORES].where(F.col("model").isin(*models)))
     if as_of is None:

@@ -11,10 +11,11 @@ gate_silver: after conform and identity, before gold. Tables whose rows carry th
 wrote them are judged on this run's rows; the identity graph and the customer profiles, which
 identity rewrites as a whole, are judged whole (one key per identifier, one row per customer).
 
-gate_gold: after the gold stage, before anyone downstream (analysts, model training through the
-Airflow assets it publishes). Gold tables are judged whole, as the run left them. On a failure
-every gold table the run changed is restored to its version before the run (jobs.quality.
-rollback), so the published tables stay at their last gated state.
+gate_gold (and gate_scores): after the gold (scoring) stage, before anyone downstream. The tables
+are judged whole, as the run left them, each at one version; when every check passes those
+versions are published (jobs.common.publication), and only published versions reach analysts and
+later stages. On a failure nothing is published and nothing is undone: readers keep the last
+published versions, and the writers' next run starts from them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
+from jobs.common.publication import publish
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import latest_version, read_table, spark_schema
 from jobs.quality.api import Batch, check_all
@@ -39,7 +41,6 @@ from jobs.quality.gx_runner import GxSession, gx_dir
 from jobs.quality.kinds import IngestedBatches
 from jobs.quality.kinds.base import sql_ids, sql_literal
 from jobs.quality.outcomes import gate_failed
-from jobs.quality.rollback import restore_before_run
 
 GATED_LAYERS = ("bronze", "silver", "gold", "scores")
 # silver gate: table -> column naming the run that wrote a row (None: judge the whole table)
@@ -172,11 +173,11 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     if stage == "silver":
         return _gate_silver(spark, config, run_id, logical_date, full_rebuild, gx_folder, now, started)
     if stage == "gold":
-        return _gate_published(spark, config, "gate_gold", GOLD_GATED, registry.GOLD_JOBS, "Gold is",
+        return _gate_published(spark, config, "gate_gold", GOLD_GATED, "Gold is",
                                "the gold stage", run_id, logical_date, gx_folder, now, started)
     if stage == "scores":
-        return _gate_published(spark, config, "gate_scores", registry.SCORING_TABLES, registry.SCORING_JOBS,
-                               "Scores are", "score_customers", run_id, logical_date, gx_folder, now, started,
+        return _gate_published(spark, config, "gate_scores", registry.SCORING_TABLES, "Scores are",
+                               "the scoring stage", run_id, logical_date, gx_folder, now, started,
                                batch=latest_date_batch)
     gx = GxSession(gx_dir(config, gx_folder))  # GX imports in the background while Spark reads below
     sources = config.enabled_sources()
@@ -225,11 +226,11 @@ def _gate_silver(spark: SparkSession, config: Config, run_id: str, logical_date,
     return _passed("gate_silver", results, sum(r.rows_in for r in results), started)
 
 
-def _gate_published(spark: SparkSession, config: Config, job: str, gated: tuple[str, ...], writers,
+def _gate_published(spark: SparkSession, config: Config, job: str, gated: tuple[str, ...],
                     what: str, rerun: str, run_id: str, logical_date, gx_folder, now: dt.datetime,
                     started: float, batch=None) -> JobResult:
-    """Judge tables as the run left them (whole, or what `batch(tables, table)` selects); on a failure
-    restore what the writers changed. `what`: the message's subject ("Gold is"); `rerun`: what to
+    """Judge tables as the run left them (whole, or what `batch(tables, table)` selects) and publish
+    the judged versions when all pass. `what`: the message's subject ("Gold is"); `rerun`: what to
     run again once fixed."""
     batch = batch or table_batch
     with GateTables(spark, config) as tables:
@@ -238,8 +239,9 @@ def _gate_published(spark: SparkSession, config: Config, job: str, gated: tuple[
                             logical_date=logical_date, now=now, gx_folder=gx_folder, tables=tables.views)
     failed = [r for r in results if r.failed]
     if failed:
-        restored = restore_before_run(spark, config, list(gated), run_id, [w.name for w in writers])
-        undone = "; ".join(r.line() for r in restored) or "no table it guards had been changed by this run"
-        raise gate_failed(failed, f"{what} not published: {undone}. Analysts and downstream DAGs keep "
-                                  f"the last gated tables; fix the cause, then rerun {rerun} and {job}")
+        raise gate_failed(failed, f"{what} not published: analysts and downstream DAGs keep reading the last "
+                                  f"published versions, and the next run of {rerun} starts from them; fix the "
+                                  f"cause, then rerun {rerun} and {job}")
+    publish(spark, config.paths.lake, {r.table: r.table_version for r in results if r.table_version is not None},
+            run_id, job)
     return _passed(job, results, sum(r.rows_in for r in results), started)

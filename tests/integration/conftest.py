@@ -14,6 +14,7 @@ from jobs.bronze import ingest
 from jobs.common.config import KNOWN_SOURCES
 from jobs.generate import generate
 from jobs.identity import resolve
+from jobs.quality import gate
 from jobs.silver import conform
 from tests.conftest import make_config
 
@@ -23,7 +24,8 @@ GOLD_RUN = "gold-1"
 
 @pytest.fixture(scope="session")
 def generated_gold_lake(spark, tmp_path_factory):
-    """(config, gold stage results by job) after one full pipeline run over six generated days."""
+    """(config, results by job) after one full pipeline run over six generated days, gold published
+    by its gate (results["gate_gold"])."""
     config = make_config(tmp_path_factory.mktemp("gold_generated"))
     generate(config.paths.landing, config.paths.truth, scale=2500, seed=5, days=6, end_date=END,
              bad_record_rate=0.0, progress=None)
@@ -33,6 +35,9 @@ def generated_gold_lake(spark, tmp_path_factory):
         conform.run(spark, config, source=source, run_id="build")
     resolve.run(spark, config, run_id="build")
     results = {r.job: r for r in run_stage(spark, config, "gold", run_id=GOLD_RUN, logical_date=END)}
+    # Published, as the pipeline does: analysts and the scoring stage read gold at published versions.
+    results["gate_gold"] = gate.run(spark, config, run_id=GOLD_RUN, stage="gold", logical_date=END,
+                                    gx_folder=tmp_path_factory.mktemp("gold_gx"))
     return config, results
 
 

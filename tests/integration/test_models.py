@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 from pyspark.sql import functions as F
 
+from jobs.common.publication import published_version
 from jobs.common.tables import latest_version
 from jobs.models import next_best_offer, score, tracking, train
 from jobs.models.settings import model_settings
@@ -39,7 +40,8 @@ LOUNGE = FLIGHT.replace("flight_propensity", "lounge_propensity").replace("categ
 
 @pytest.fixture(scope="module")
 def lake(spark, generated_gold_lake, tmp_path_factory):
-    """(config, first training, second training, first scoring, second scoring, offers, offers again)."""
+    """(config, first training, second training, (first scoring, its rows), (second scoring, its rows,
+    the scores gate that published it), (offers, offers again))."""
     source, _ = generated_gold_lake
     root = tmp_path_factory.mktemp("models_lake")
     specs = root / "specs"
@@ -57,7 +59,10 @@ def lake(spark, generated_gold_lake, tmp_path_factory):
     rescored = score.run(spark, config, run_id="score-2", logical_date=END)
     offers = next_best_offer.run(spark, config, run_id="offers-1")
     again = next_best_offer.run(spark, config, run_id="offers-2")
-    return config, first, second, (scored, rows_1), (rescored, _scores(spark, config)), (offers, again)
+    # Published, as the pipeline does: analysts, the notebook and the views read published scores.
+    gated = gate.run(spark, config, run_id="score-2", logical_date=END, stage="scores", gx_folder=root / "gx")
+    rows_2 = _scores(spark, config)
+    return config, first, second, (scored, rows_1), (rescored, rows_2, gated), (offers, again)
 
 
 def _scores(spark, config):
@@ -126,7 +131,7 @@ def test_lifetime_value_is_fitted_logged_and_scored(spark, lake):
 
 
 def test_scores_are_identical_for_the_same_champion_and_inputs_and_pass_their_gate(spark, lake):
-    config, _, _, (scored, rows_1), (rescored, rows_2), _ = lake
+    config, _, _, (scored, rows_1), (rescored, rows_2, gated), _ = lake
     assert rows_1 == rows_2 and rows_1
     assert {m for _, m, _, _, _ in rows_1} == {"flight_propensity", "clv"}
     assert {v for _, m, v, _, _ in rows_1 if m == "flight_propensity"} == {"1"}   # the champion, not v2
@@ -134,7 +139,9 @@ def test_scores_are_identical_for_the_same_champion_and_inputs_and_pass_their_ga
     assert sum(1 for r in rows_1 if r[1] == "flight_propensity") == customers.count()   # eligibility: everyone
     assert rescored.details["inserted"] == 0 and rescored.details["deleted"] == 0
     offers = spark.read.format("delta").load(str(config.paths.table(next_best_offer.TABLE))).count()
-    assert gate.run(spark, config, run_id="score-2", logical_date=END, stage="scores").rows_in == len(rows_1) + offers
+    assert gated.rows_in == len(rows_1) + offers
+    assert published_version(config.paths.lake, "gold.customer_scores") == latest_version(
+        str(config.paths.table("gold.customer_scores")))
 
 
 def test_each_customers_latest_scores_are_a_view_beside_customer_360(spark, lake):

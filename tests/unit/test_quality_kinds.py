@@ -295,6 +295,25 @@ def test_a_batch_is_validated_while_the_checks_of_another_still_run(spark, tmp_p
     assert order == [1, 0]
 
 
+def test_analysis_errors_on_several_threads_at_once_stay_analysis_errors(spark):
+    """A gate analyses SQL checks on several threads: each broken query must raise PySpark's
+    AnalysisException (which the gate turns into a message naming the expectation), never a
+    TypeError from a query-context logger created with the wrong class (jobs.common.spark)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyspark.errors import AnalysisException
+
+    def broken(i):
+        try:
+            spark.sql(f"SELECT no_such_column_{i} FROM range(1)")
+        except AnalysisException:
+            return "analysis"
+        return "no error"
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(broken, range(32))) == {"analysis"}
+
+
 def test_a_shared_query_that_does_not_work_names_the_expectation(spark, tmp_path):
     config = make_config(tmp_path)
     spark.createDataFrame([("c1",)], "customer_id string").write.format("delta").save(
