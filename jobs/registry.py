@@ -198,8 +198,8 @@ GATE_GOLD = _publishing_gate(
     "every gold table whole (expectations/gold_*.yaml): exactly one row per customer, rates and shares "
     "within [0, 1], consistent counts, no direct identifiers, customer volume against earlier runs")
 
-MODEL_INPUTS = ("silver.customers", "silver.touchpoints", "silver.order_items", "silver.calls",
-                "silver.campaign_events", "silver.consents")
+# Model features are customer_360's columns as of a cutoff, read the way it reads silver (open_silver).
+MODEL_INPUTS = GOLD_CUSTOMER_360.inputs
 
 TRAIN_MODELS = Job(
     name="train_models",

@@ -1,4 +1,5 @@
-"""Every job takes the parameters the runner passes and names the ones it does not take."""
+"""Every job takes the parameters the runner passes and names the ones it does not take; the
+registry's declared inputs are what the jobs read."""
 
 import importlib
 import inspect
@@ -25,3 +26,10 @@ def test_an_unknown_parameter_is_a_clear_error_naming_it_and_what_the_job_takes(
                                        r"logical_date, full_rebuild \(jobs.gold.marts.run\)"):
         run_job(None, make_config(tmp_path), registry.get_job("gold_marts"), run_id="r1", logical_date=None,
                 crash_at="after_bronze_write")
+
+
+def test_customer_360_and_the_models_declare_the_silver_tables_they_read():
+    from jobs.gold import customer_360
+
+    assert registry.GOLD_CUSTOMER_360.inputs == tuple(customer_360.INPUTS)
+    assert registry.TRAIN_MODELS.inputs == registry.SCORE_CUSTOMERS.inputs == registry.GOLD_CUSTOMER_360.inputs
