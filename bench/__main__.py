@@ -390,10 +390,11 @@ def main(argv=None) -> int:
                  "models.store": str(root / "mlflow"),   # the bench's own runs and registry, rebuilt with its lake
                  "generator.scale": args.scale, "generator.seed": args.seed}
     config = load_config(overrides=overrides)
-    from jobs.__main__ import _setup_logging, ensure_landing
+    from jobs.__main__ import ensure_landing
+    from jobs.common.logs import setup_logging
     from jobs.common.results import new_run_id
 
-    _setup_logging()
+    setup_logging()
     faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: Python stacks to stderr
     run_id = new_run_id().replace("manual__", "bench__", 1)
     figures: dict = {"scale": args.scale, "seed": args.seed, "machine": machine(), "git": git_state(),

@@ -2,6 +2,7 @@
 
     python -m jobs list
     python -m jobs run ingest_events [--date 2026-11-21] [--run-id ID]
+    python -m jobs run train_models --models churn_risk,clv   # some models only
     python -m jobs stage bronze [bronze_gate ...]   # stages in order, one run id
     python -m jobs pipeline                # every stage that exists, then a summary
     python -m jobs generate [--scale N] [--seed S] [--force]
@@ -27,20 +28,15 @@ from collections.abc import Sequence
 from jobs import registry
 from jobs.common.config import Config, load_config
 from jobs.common.errors import JobError, PipelineError, report
+from jobs.common.logs import job_context, setup_logging
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger("jobs")
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("py4j", "pyspark", "mlflow"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_date: dt.date | None,
             full_rebuild: bool = False, **extra) -> JobResult:
+    from jobs.common.progress import stage_progress
     from jobs.common.tables import commits_tagged
 
     module = importlib.import_module(job.module)
@@ -51,13 +47,14 @@ def run_job(spark, config: Config, job: registry.Job, *, run_id: str, logical_da
         raise JobError(f"job '{job.name}' takes no parameter {', '.join(map(repr, unknown))}; it takes: "
                        f"{', '.join(p for p in accepted if p not in ('spark', 'config'))} ({job.module}.run)")
     published = tuple(t for t in job.outputs if t in registry.PUBLISHED_TABLES)
-    with commits_tagged(spark, run_id, job.name):  # every Delta commit names its run and job
+    # Every Delta commit and every log line names its run and job; long stages log their progress.
+    with job_context(run_id, job.name), commits_tagged(spark, run_id, job.name), stage_progress(spark):
         if published:   # write-audit-publish: a writer starts from what its gate last published
             from jobs.common.publication import reset_to_published
 
             reset_to_published(spark, config.paths.lake, job.name, published)
         result = module.run(spark, config, **params)
-    log.info(result.line())
+        log.info(result.line())
     return result
 
 
@@ -144,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=helptext)
         if name == "run":
             p.add_argument("job")
+            p.add_argument("--models", help="train_models only: comma-separated model names (default: every "
+                                            "models/*.yaml and clv)")
         if name == "stage":
             p.add_argument("stage", nargs="+", choices=registry.PIPELINE_STAGES,
                            help="one or more stages, run in the order given with one run id")
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("sql", help="SQL shell over gold and non-restricted silver tables (Spark)")
     q.add_argument("-e", dest="query", help="run one statement and exit")
     args = parser.parse_args(argv)
-    _setup_logging()
+    setup_logging()
 
     try:
         overrides = {}
@@ -217,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             jobs = registry.jobs_in_stages(args.stage if args.command == "stage" else registry.PIPELINE_STAGES)
         spark = _spark(config, jobs)
         if args.command == "run":
+            extra = {"models": args.models} if args.models else {}
             run_job(spark, config, jobs[0], run_id=run_id,
-                    logical_date=args.date, full_rebuild=args.full_rebuild)
+                    logical_date=args.date, full_rebuild=args.full_rebuild, **extra)
         elif args.command == "stage":
             results = [r for stage in args.stage
                        for r in run_stage(spark, config, stage, run_id=run_id, logical_date=args.date,

@@ -235,7 +235,7 @@ CHOOSE_OFFERS = Job(
                 "channel with the best expected value (propensity x channel response x offer value), at the "
                 "customer's usual hour, under the contact cap, with a reason, into gold.next_best_offer.",
     inputs=("gold.customer_scores", "gold.customer_360", "silver.customers", "silver.campaign_events",
-            "silver.order_items", "silver.orders"),
+            "silver.order_items", "silver.orders", "silver.touchpoints"),
     outputs=("gold.next_best_offer",),
     depends_on=("score_customers",),
 )

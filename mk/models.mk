@@ -3,8 +3,8 @@
 MLFLOW_PORT ?= 5000
 .PHONY: train score offers mlflow models-check eval-models
 
-train: setup ## fit every model of models/*.yaml and the CLV model, log them to MLflow, promote better champions (DATE=YYYY-MM-DD)
-	@$(JOBS) stage train $(if $(DATE),--date $(DATE))
+train: setup ## fit every model of models/*.yaml and the CLV model, log them to MLflow, promote better champions (DATE=YYYY-MM-DD, MODELS=churn_risk,clv)
+	@$(JOBS) $(if $(MODELS),run train_models --models $(MODELS),stage train) $(if $(DATE),--date $(DATE))
 
 score: setup ## score every customer with each champion into gold.customer_scores, choose the next best offers, then gate both (DATE=YYYY-MM-DD)
 	@$(JOBS) stage score offers score_gate $(if $(DATE),--date $(DATE))

@@ -118,16 +118,19 @@ def comparable(col: Column, is_map: bool) -> Column:
 
 
 def merge_state(spark: SparkSession, path: str, state: DataFrame, keys: Sequence[str], *,
-                run_column: str = "_gold_run_id", scope: Column | None = None) -> dict:
+                run_column: str = "_gold_run_id", scope: Column | None = None,
+                stamps: Sequence[str] = ()) -> dict:
     """Make the table (or the part of it `scope` selects) equal to `state`, rewriting only what
     differs: changed rows are updated, new ones inserted, rows `state` no longer holds deleted.
 
-    Idempotent: merging the same state twice changes nothing the second time.
+    Idempotent: merging the same state twice changes nothing the second time. `stamps` are
+    columns that say when a row was made (scored_at): like the run column, a difference in them
+    alone leaves the row as it was, so a re-run keeps the first stamp.
     """
     from delta.tables import DeltaTable
 
     maps = {f.name for f in state.schema.fields if isinstance(f.dataType, MapType)}
-    compared = [c for c in state.columns if c not in (*keys, run_column)]
+    compared = [c for c in state.columns if c not in (*keys, run_column, *stamps)]
     cond = F.lit(True)
     for k in keys:
         cond = cond & (F.col(f"t.`{k}`") == F.col(f"s.`{k}`"))

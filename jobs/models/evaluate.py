@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.errors import JobError
+from jobs.gold.customer_360 import order_states
 from jobs.gold.settings import gold_settings
 from jobs.models import tracking
 from jobs.models.evaluation import roc_auc
@@ -143,9 +144,11 @@ def evaluate_offers(spark: SparkSession, config: Config) -> dict | None:
     scores = spark.read.format("delta").load(str(config.paths.table(next_best_offer.SCORES)))
     scored = offers.offer_propensities(scores, models, as_of).select("customer_key", "offer").toPandas()
     silver = {t: spark.read.format("delta").load(str(config.paths.table(t)))
-              for t in ("silver.order_items", "silver.orders")}
-    values = (offers.offer_values(silver["silver.order_items"], silver["silver.orders"], as_of,
-                                  gold_settings(config).fx_to_eur, offers.offered_categories(models))
+              for t in ("silver.order_items", "silver.orders", "silver.touchpoints")}
+    fx_to_eur = gold_settings(config).fx_to_eur
+    states = order_states(silver["silver.touchpoints"], silver["silver.order_items"], as_of, fx_to_eur)
+    values = (offers.offer_values(silver["silver.order_items"], silver["silver.orders"], states, fx_to_eur,
+                                  offers.offered_categories(models))
               .toPandas().set_index("category")["offer_value_eur"])
     planted = PLANTED_CATEGORY
     options = scored.merge(channels, on="customer_key").merge(persons, on="customer_key")

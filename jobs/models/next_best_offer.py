@@ -26,6 +26,7 @@ from jobs.common.publication import input_version
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import ensure_table, latest_version, read_table, table_exists
 from jobs.gold.common import merge_state, to_schema
+from jobs.gold.customer_360 import order_states
 from jobs.gold.settings import gold_settings
 from jobs.models import offers
 from jobs.models.settings import model_settings
@@ -70,8 +71,10 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     customers = (read["gold.customer_360"].join(ages, "customer_key", "left")
                  .withColumn("response_group", offers.response_group(F.col("age"), F.col("channels_used"))))
     contacts = offers.campaign_contacts(read["silver.campaign_events"], as_of).localCheckpoint()
-    values = (offers.offer_values(read["silver.order_items"], read["silver.orders"], as_of,
-                                  gold_settings(config).fx_to_eur, offers.offered_categories(models))
+    fx_to_eur = gold_settings(config).fx_to_eur
+    states = order_states(read["silver.touchpoints"], read["silver.order_items"], as_of, fx_to_eur)
+    values = (offers.offer_values(read["silver.order_items"], read["silver.orders"], states, fx_to_eur,
+                                  offers.offered_categories(models))
               .withColumnRenamed("category", "offer"))
     responses = offers.channel_response(contacts, customers.select("customer_key", "response_group"),
                                         settings.offers.response_prior)
@@ -83,7 +86,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     state = (chosen.withColumn("as_of_date", F.lit(as_of)).withColumn("chosen_at", F.lit(utc_now())))
     state = to_schema(state, table_schema(TABLE), run_id).localCheckpoint()
     merged = merge_state(spark, target, state, ["customer_key", "as_of_date"],
-                         scope=F.col("as_of_date") == F.lit(as_of))
+                         scope=F.col("as_of_date") == F.lit(as_of), stamps=("chosen_at",))
     decisions = {r["decision"]: r["n"] for r in state.groupBy("decision").agg(F.count("*").alias("n")).collect()}
     result = JobResult(job=JOB, rows_in=sum(decisions.values()), rows_out=merged["inserted"] + merged["updated"],
                        seconds=time.monotonic() - started)

@@ -73,13 +73,14 @@ def response_group(age: Column, channels_used: Column) -> Column:
     return F.concat_ws("|", age_group(age), app)
 
 
-def offer_values(items: DataFrame, orders: DataFrame, as_of: dt.date, fx_to_eur: dict[str, float],
+def offer_values(items: DataFrame, orders: DataFrame, states: DataFrame, fx_to_eur: dict[str, float],
                  categories: list[str]) -> DataFrame:
     """category, offer_value_eur: the mean EUR amount of the category's item lines on orders
-    placed up to the date and not cancelled or refunded."""
-    placed = (orders.where((F.to_date("ordered_at") <= F.lit(as_of))
-                           & ~F.col("status").isin("cancelled", "refunded"))
-              .select("order_id", "currency"))
+    placed up to the date and not cancelled or refunded as of it.
+
+    states: customer_360's `order_states` as of the date (a refund after it does not count)."""
+    kept = states.where(~F.col("status").isin("cancelled", "refunded")).select("order_id")
+    placed = orders.select("order_id", "currency").join(kept, "order_id")
     return (items.where(F.col("category").isin(*categories)).join(placed, "order_id")
             .groupBy("category")
             .agg(F.round(F.avg(to_eur(F.col("line_amount"), F.col("currency"), fx_to_eur)), 2)

@@ -1,5 +1,5 @@
-"""Job score_customers: every champion model applied to its eligible customers as of a date,
-into gold.customer_scores.
+"""Job score_customers: every champion model applied to its eligible customers (or, for a
+visitor model, anonymous visitors) as of a date, into gold.customer_scores.
 
     python -m jobs run score_customers [--date 2026-11-21]      # make score
 
@@ -8,8 +8,9 @@ each model's champion version is loaded from the MLflow registry and scores the 
 eligibility selects. Deciles rank customers within a model and date (1 = highest 10%), from
 approximate quantiles computed in Spark (no ranking of every row on one partition). The rows of
 the date are replaced as a whole (MERGE scoped to the date): re-scoring is safe, and the same
-champion on the same silver versions gives the same scores. A model without a champion is
-skipped with a warning; no champion at all stops the job with what to run (`make train`).
+champion on the same silver versions gives the same scores, so a re-run rewrites no row and the
+first scored_at stays. A model without a champion is skipped with a warning; no champion at all
+stops the job with what to run (`make train`).
 """
 
 from __future__ import annotations
@@ -75,8 +76,6 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     silver, versions, paths = open_silver(spark, config, JOB)
     as_of = logical_date or default_as_of(spark, paths["silver.touchpoints"])
     frames = FeatureFrames(silver, gold_settings(config), target_categories(specs))
-    features = frames.at(as_of)
-    kinds = usable_features(features.schema)
     scored_at = utc_now()
     parts, counts = [], {}
     for spec in specs:
@@ -84,7 +83,8 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         if version is None:
             continue
         model = mlflow.spark.load_model(f"models:/{spec.name}/{version.version}")
-        rows = prepared(features.where(F.expr(spec.eligibility)), kinds)
+        features = frames.at(as_of, spec.target.population)
+        rows = prepared(features.where(F.expr(spec.eligibility)), usable_features(features.schema))
         scored = probability(model.transform(rows)).select("customer_key", "score").localCheckpoint()
         counts[spec.name] = scored.count()
         parts.append(with_deciles(scored).withColumn("model", F.lit(spec.name))
@@ -93,7 +93,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
              .withColumn("expected_purchases_365d", F.lit(None).cast("double")) for p in parts]
     version = champions[lifetime_value.NAME]
     if version is not None:
-        values = lifetime_value.score(spark, features, version).localCheckpoint()
+        values = lifetime_value.score(spark, frames.at(as_of), version).localCheckpoint()
         counts[lifetime_value.NAME] = values.count()
         parts.append(with_deciles(values).withColumn("model", F.lit(lifetime_value.NAME))
                      .withColumn("model_version", F.lit(str(version.version))))
@@ -102,7 +102,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     state = to_schema(state, table_schema(TABLE), run_id).localCheckpoint()
     target = ensure_table(spark, config, table_schema(TABLE))
     merged = merge_state(spark, target, state, ["customer_key", "model", "as_of_date"],
-                         scope=F.col("as_of_date") == F.lit(as_of))
+                         scope=F.col("as_of_date") == F.lit(as_of), stamps=("scored_at",))
     rows = sum(counts.values())
     result = JobResult(job=JOB, rows_in=rows, rows_out=merged["inserted"] + merged["updated"],
                        seconds=time.monotonic() - started)

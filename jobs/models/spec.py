@@ -167,8 +167,11 @@ def target_categories(specs) -> tuple[str, ...]:
     return tuple(sorted({s.target.category for s in specs if s.target.category}))
 
 
-def validate_specs(spark, specs: tuple[ModelSpec, ...], feature_schema) -> None:
-    """Features exist and are usable, eligibility is a boolean over them, algorithm params exist."""
+def validate_specs(spark, specs: tuple[ModelSpec, ...], schemas: dict) -> None:
+    """Features exist and are usable, eligibility is a boolean over them, algorithm params exist.
+
+    schemas: population (customers, visitors) -> its feature frame's schema; a model is checked
+    against the frame of its target's population."""
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType
@@ -177,9 +180,10 @@ def validate_specs(spark, specs: tuple[ModelSpec, ...], feature_schema) -> None:
     from jobs.models.algorithms import check_params
     from jobs.models.features import usable_features
 
-    kinds = usable_features(feature_schema)
-    empty = spark.createDataFrame([], feature_schema)
     for spec in specs:
+        feature_schema = schemas[spec.target.population]
+        kinds = usable_features(feature_schema)
+        empty = spark.createDataFrame([], feature_schema)
         for feature in spec.features:
             if feature not in kinds:
                 why = ("is not a number, flag or category" if feature in feature_schema.fieldNames()
@@ -211,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.common.errors import report
     from jobs.common.spark import build_spark
     from jobs.models.settings import model_settings
-    from jobs.models.training import feature_schema
+    from jobs.models.training import feature_schemas
 
     parser = argparse.ArgumentParser(prog="python -m jobs.models.spec")
     parser.add_argument("command", choices=["check"])
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config()
         specs = load_specs(args.folder or model_settings(config).specs_dir)
         spark = build_spark(config, app_name="customer360-models-check")
-        validate_specs(spark, specs, feature_schema(spark, config, specs))
+        validate_specs(spark, specs, feature_schemas(spark, config, specs))
     except PipelineError as exc:
         return report(exc)
     for s in specs:

@@ -10,7 +10,9 @@ Kinds (the `target:` of a model YAML):
   others are out of scope): "when they book, do they add it?", the propensity an offer needs;
 - churn: no customer-initiated interaction at all (visit, app use, order, call) in the horizon;
 - campaign_response: converted in the horizon, among customers sent a campaign message in it
-  (the others are out of scope for that cutoff).
+  (the others are out of scope for that cutoff);
+- visitor_conversion: an anonymous visitor (jobs/models/visitors.py) signs in or buys in the
+  horizon; its rows are visitors, not customers (`population`).
 
 A new kind is one function here and one entry in TARGET_KINDS.
 """
@@ -27,6 +29,9 @@ from pyspark.sql import functions as F
 from jobs.gold.common import as_of_end, is_inbound
 from jobs.gold.customer_360 import Silver, order_states
 from jobs.gold.settings import GoldSettings
+from jobs.models.visitors import signs_in_or_buys
+
+CUSTOMERS, VISITORS = "customers", "visitors"     # the populations a model's rows come from
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,12 @@ class Target:
     @property
     def description(self) -> str:
         return f"{self.kind} of {self.category}" if self.category else self.kind
+
+    @property
+    def population(self) -> str:
+        """Whose feature rows the model reads: customers (customer_features) or anonymous
+        visitors (visitor_features)."""
+        return VISITORS if self.kind in VISITOR_KINDS else CUSTOMERS
 
 
 def horizon_rows(df: DataFrame, cutoff: dt.date, horizon_days: int, column: str = "occurred_at") -> DataFrame:
@@ -85,6 +96,13 @@ def _campaign_response(silver: Silver, target: Target, cutoff: dt.date, horizon_
         .cast("int").alias("label"))
 
 
+def _visitor_conversion(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
+                        settings: GoldSettings) -> DataFrame:
+    converted = horizon_rows(silver.touchpoints, cutoff, horizon_days).where(
+        signs_in_or_buys() & F.col("customer_key").isNotNull())
+    return converted.select("customer_key").distinct().withColumn("label", F.lit(1))
+
+
 # kind -> (labels of the customers the horizon says something about, label of everyone else:
 #          None when they are out of scope for this cutoff)
 TARGET_KINDS: dict[str, tuple[Callable[..., DataFrame], int | None]] = {
@@ -92,10 +110,12 @@ TARGET_KINDS: dict[str, tuple[Callable[..., DataFrame], int | None]] = {
     "attach": (_attach, None),
     "churn": (_churn, 1),
     "campaign_response": (_campaign_response, None),
+    "visitor_conversion": (_visitor_conversion, 0),
 }
 
 
 CATEGORY_KINDS = ("purchase", "attach")     # the kinds whose target names an item category
+VISITOR_KINDS = ("visitor_conversion",)     # the kinds whose rows are anonymous visitors
 
 
 def with_labels(features: DataFrame, silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,

@@ -205,16 +205,17 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     silver, versions, paths = open_silver(spark, config, JOB)
     gold = gold_settings(config)
     frames = FeatureFrames(silver, gold, target_categories(specs))
-    validate_specs(spark, specs, frames.schema())
-    kinds = usable_features(frames.schema())
+    schemas = frames.schemas()
+    validate_specs(spark, specs, schemas)
+    kinds = {population: usable_features(schema) for population, schema in schemas.items()}
     as_of = logical_date or default_as_of(spark, paths["silver.touchpoints"])
     first = silver.touchpoints.agg(F.min("occurred_date").alias("d")).first()["d"]
     client = tracking.open_tracking(settings)
     outcomes: dict[str, dict] = {}
     for spec in specs:
         try:
-            outcomes[spec.name] = train_one(spark, spec, frames, kinds, settings, client, as_of, first, versions,
-                                            run_id)
+            outcomes[spec.name] = train_one(spark, spec, frames, kinds[spec.target.population], settings, client,
+                                            as_of, first, versions, run_id)
         except ModelRefused as exc:
             log.warning("%s: %s", JOB, exc)
             outcomes[spec.name] = {"refused": str(exc)}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
@@ -27,7 +28,10 @@ from jobs.gold.customer_360 import INPUTS, Silver
 from jobs.gold.settings import GoldSettings, gold_settings
 from jobs.models.features import customer_features, model_input
 from jobs.models.spec import ModelSpec, target_categories
-from jobs.models.targets import with_labels
+from jobs.models.targets import CUSTOMERS, VISITORS, with_labels
+from jobs.models.visitors import visitor_features
+
+POPULATIONS = (CUSTOMERS, VISITORS)
 
 
 class ModelRefused(PipelineError):
@@ -53,32 +57,43 @@ def empty_silver(spark: SparkSession) -> Silver:
     return Silver(*(spark.createDataFrame([], spark_schema(table_schema(t))) for t in INPUTS))
 
 
-def feature_schema(spark: SparkSession, config: Config, specs) -> object:
-    """The feature frame's schema, from empty silver frames (no lake needed)."""
-    return FeatureFrames(empty_silver(spark), gold_settings(config), target_categories(specs)).schema()
+def feature_schemas(spark: SparkSession, config: Config, specs) -> dict[str, StructType]:
+    """Each population's feature frame schema, from empty silver frames (no lake needed)."""
+    return FeatureFrames(empty_silver(spark), gold_settings(config), target_categories(specs)).schemas()
 
 
 class FeatureFrames:
-    """Feature frames by cutoff, each computed once per run and shared by every model."""
+    """Feature frames by population and cutoff, each computed once per run and shared by every model.
+
+    customers: customer_features (customer_360 as of the cutoff and order history); visitors:
+    visitor_features (the browsing of keys nobody could name on the cutoff day)."""
 
     def __init__(self, silver: Silver, settings: GoldSettings, categories: tuple[str, ...]):
         self.silver, self.settings, self.categories = silver, settings, categories
-        self._frames: dict[dt.date, DataFrame] = {}
+        self._frames: dict[tuple[str, dt.date], DataFrame] = {}
 
-    def schema(self):
+    def _build(self, population: str, cutoff: dt.date) -> DataFrame:
+        if population == VISITORS:
+            return visitor_features(self.silver.touchpoints, cutoff, self.settings.session_gap_minutes)
+        return customer_features(self.silver, cutoff, self.settings, self.categories)
+
+    def schema(self, population: str = CUSTOMERS) -> StructType:
         """The frame's schema (planned, not computed)."""
-        return customer_features(self.silver, dt.date(2000, 1, 1), self.settings, self.categories).schema
+        return self._build(population, dt.date(2000, 1, 1)).schema
 
-    def at(self, cutoff: dt.date) -> DataFrame:
-        if cutoff not in self._frames:
-            frame = customer_features(self.silver, cutoff, self.settings, self.categories)
-            self._frames[cutoff] = frame.localCheckpoint()
-        return self._frames[cutoff]
+    def schemas(self) -> dict[str, StructType]:
+        """population -> its frame's schema (what validate_specs checks a model against)."""
+        return {population: self.schema(population) for population in POPULATIONS}
+
+    def at(self, cutoff: dt.date, population: str = CUSTOMERS) -> DataFrame:
+        if (population, cutoff) not in self._frames:
+            self._frames[population, cutoff] = self._build(population, cutoff).localCheckpoint()
+        return self._frames[population, cutoff]
 
 
 def labelled_rows(frames: FeatureFrames, spec: ModelSpec, cutoffs: tuple[dt.date, ...]) -> DataFrame:
-    """The eligible customers of every cutoff, their features and label, stacked (pure given frames)."""
-    parts = [with_labels(frames.at(c).where(F.expr(spec.eligibility)), frames.silver, spec.target, c,
+    """The eligible rows (customers or visitors) of every cutoff, their features and label, stacked (pure given frames)."""
+    parts = [with_labels(frames.at(c, spec.target.population).where(F.expr(spec.eligibility)), frames.silver, spec.target, c,
                          spec.horizon_days, frames.settings) for c in cutoffs]
     out = parts[0]
     for p in parts[1:]:

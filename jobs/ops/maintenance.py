@@ -31,6 +31,7 @@ from pathlib import Path
 
 from jobs.common.config import Config, load_config
 from jobs.common.errors import ConfigError, JobError, PipelineError, report
+from jobs.common.logs import setup_logging
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger(__name__)
@@ -147,10 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=dt.date.fromisoformat, help="logical date (recorded only)")
     parser.add_argument("--run-id", help="run id (default: generated)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("py4j", "pyspark"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging()
     try:
         config = load_config(args.config)
         from jobs.common.spark import build_spark

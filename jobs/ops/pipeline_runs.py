@@ -26,6 +26,7 @@ from typing import Any
 from jobs.common.config import Config, load_config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError, PipelineError
+from jobs.common.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("show", help="print the latest rows")
     show.add_argument("--limit", type=int, default=20)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
+    setup_logging()
     try:
         config = load_config(args.config)
         if args.command == "record":

@@ -33,6 +33,7 @@ from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.errors import JobError
+from jobs.common.logs import submit_in_context
 from jobs.common.publication import publish
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import latest_version, read_table, spark_schema
@@ -77,7 +78,7 @@ class GateTables:
     def start_reading(self, schemas: dict[str, object]) -> None:
         """Pin these tables (table -> schema, for an empty frame when one does not exist yet) meanwhile."""
         for table, schema in schemas.items():
-            self._reads[table] = self._pool.submit(_read, self.spark, self.config, table, schema)
+            self._reads[table] = submit_in_context(self._pool, _read, self.spark, self.config, table, schema)
 
     def read(self, table: str, schema=None, *, view: bool = True) -> tuple[DataFrame, int | None]:
         """(the whole table at its pinned version, that version), also its view unless view=False;

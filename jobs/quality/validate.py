@@ -21,6 +21,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.common.errors import first_line
+from jobs.common.logs import submit_in_context
 from jobs.quality.errors import SuiteError
 from jobs.quality.gx_runner import GxSession, gx_expectations
 from jobs.quality.kinds import KINDS, META_KEY, BatchContext, SqlKind, result_dict
@@ -146,7 +147,7 @@ def sql_results(batches: list[tuple[Suite, BatchContext]]) -> Iterator[list[Pend
         waits: list[list[Future]] = [[] for _ in batches]
         for needed_by, query, member_views in sorted(computations, key=lambda c: min(c[0])):
             views.extend(view for view, _ in member_views)
-            future = pool.submit(_computed_views, query, member_views)
+            future = submit_in_context(pool, _computed_views, query, member_views)
             for i in needed_by:
                 waits[i].append(future)
         yield [Pending(ctx, wait) for ctx, wait in zip(contexts, waits, strict=True)]

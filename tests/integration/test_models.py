@@ -93,7 +93,8 @@ def test_training_logs_a_reproducible_run_and_registers_the_first_champion(spark
     from mlflow.models import get_model_info
 
     info = get_model_info(f"models:/flight_propensity/{version.version}")
-    assert {c["name"] for c in info.signature.inputs.to_dict()} >= {"orders_with_flight", "preferred_channel"}
+    assert {c["name"] for c in _model_inputs("flight_propensity", version.version)} >= {"orders_with_flight",
+                                                                                       "preferred_channel"}
     assert info.saved_input_example_info is not None
 
 
@@ -117,6 +118,12 @@ def test_a_second_run_on_the_same_data_does_not_replace_the_champion(lake):
     assert run.data.tags["promotion"] == "kept champion" and "margin" in run.data.tags["promotion_reason"]
 
 
+def _model_inputs(name: str, version: str) -> list[dict]:
+    from mlflow.models import get_model_info
+
+    return get_model_info(f"models:/{name}/{version}").signature.inputs.to_dict()
+
+
 def test_lifetime_value_is_fitted_logged_and_scored(spark, lake):
     config, first, _, (scored, _), *_ = lake
     fitted = first.details["models"]["clv"]
@@ -137,7 +144,7 @@ def test_scores_are_identical_for_the_same_champion_and_inputs_and_pass_their_ga
     assert {v for _, m, v, _, _ in rows_1 if m == "flight_propensity"} == {"1"}   # the champion, not v2
     customers = spark.read.format("delta").load(str(config.paths.table("gold.customer_360")))
     assert sum(1 for r in rows_1 if r[1] == "flight_propensity") == customers.count()   # eligibility: everyone
-    assert rescored.details["inserted"] == 0 and rescored.details["deleted"] == 0
+    assert rescored.details["inserted"] == rescored.details["updated"] == rescored.details["deleted"] == 0
     offers = spark.read.format("delta").load(str(config.paths.table(next_best_offer.TABLE))).count()
     assert gated.rows_in == len(rows_1) + offers
     assert published_version(config.paths.lake, "gold.customer_scores") == latest_version(
@@ -157,7 +164,7 @@ def test_each_customers_latest_scores_are_a_view_beside_customer_360(spark, lake
 
 def test_offers_go_only_to_consented_channels_under_the_contact_cap(spark, lake):
     config, *_, (offers, again) = lake
-    assert offers.details["as_of"] == str(END) and again.details["inserted"] == again.details["deleted"] == 0
+    assert offers.details["as_of"] == str(END) and again.details["inserted"] == again.details["updated"] == again.details["deleted"] == 0
     made = spark.read.format("delta").load(str(config.paths.table(next_best_offer.TABLE))).collect()
     c360 = {r.customer_key: r for r in
             spark.read.format("delta").load(str(config.paths.table("gold.customer_360"))).collect()}

@@ -15,7 +15,7 @@ from jobs.models.features import customer_features
 from jobs.models.spec import ModelSpecError, load_spec, load_specs, validate_specs
 from jobs.models.targets import Target, with_labels
 from jobs.models.tracking import decide
-from jobs.models.training import ModelRefused, check_signal, feature_schema, plan_cutoffs
+from jobs.models.training import ModelRefused, check_signal, feature_schemas, plan_cutoffs
 from tests.gold_frames import D, T, customer, frame, item, order_tps, tp
 
 SETTINGS = GoldSettings(segments_file=Path("segments/segments.yaml"), fx_to_eur={"EUR": 1.0})
@@ -126,10 +126,10 @@ def _write(tmp_path, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def schema(spark, tmp_path_factory):
-    """The feature frame's schema with the default categories (built once: planning it takes seconds)."""
+    """The feature frames' schemas with the default categories (built once: planning takes seconds)."""
     from tests.conftest import make_config
 
-    return feature_schema(spark, make_config(tmp_path_factory.mktemp("models")), ())
+    return feature_schemas(spark, make_config(tmp_path_factory.mktemp("models")), ())
 
 
 GOOD = """\
@@ -165,6 +165,9 @@ def test_a_malformed_model_file_names_the_file_the_key_and_close_matches(tmp_pat
     (("horizon_days: 7", "horizon_days: 7\neligibility: days_since_last_sen < 30"),
      "key 'eligibility' names unknown feature 'days_since_last_sen'; close matches: days_since_last_seen"),
     (("horizon_days: 7", "horizon_days: 7\neligibility: completed_orders"), "gives bigint, not a boolean"),
+    # a visitor model reads browsing alone: a customer feature is unknown to it
+    (("target: {kind: purchase, category: extra_bag}", "target: {kind: visitor_conversion}"),
+     "key 'features' names an unknown feature 'orders_with_extra_bag'"),
 ])
 def test_unknown_features_params_and_conditions_stop_with_close_matches(spark, schema, tmp_path, change, message):
     spec = load_spec(_write(tmp_path, GOOD.replace(*change)))
@@ -175,12 +178,12 @@ def test_unknown_features_params_and_conditions_stop_with_close_matches(spark, s
 
 def test_the_shipped_model_files_are_valid_and_a_new_category_is_a_yaml_change(spark, config, tmp_path):
     specs = load_specs(MODELS_DIR)
-    validate_specs(spark, specs, feature_schema(spark, config, specs))
-    assert {s.target.kind for s in specs} >= {"purchase", "churn", "campaign_response"}
+    validate_specs(spark, specs, feature_schemas(spark, config, specs))
+    assert {s.target.kind for s in specs} >= {"purchase", "churn", "campaign_response", "visitor_conversion"}
     lounge = load_spec(_write(tmp_path, GOOD.replace("extra_bag", "lounge_access")))
-    schema = feature_schema(spark, config, (lounge,))
-    validate_specs(spark, (lounge,), schema)   # its history feature exists because its target names it
-    assert "lounge_access_order_share" in schema.fieldNames()
+    schemas = feature_schemas(spark, config, (lounge,))
+    validate_specs(spark, (lounge,), schemas)   # its history feature exists because its target names it
+    assert "lounge_access_order_share" in schemas["customers"].fieldNames()
 
 
 def test_a_new_version_takes_the_champion_alias_only_by_the_margin():
