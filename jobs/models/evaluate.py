@@ -5,6 +5,10 @@ p_seat_purchase, p_insurance, p_upgrade, churn_risk). The oracle ranks the champ
 customers by the planted probability of the model's target; its ROC AUC on the same customers and
 labels is the bar the model is measured against (the issue's goal: within 0.02).
 
+An anonymous-visitor model has no planted probability: its oracle ranks devices by the
+sign-ins and purchases the generator's process should bring from the person's planted traits
+(`visitor_oracle`); devices are matched to persons through the truth's identifiers.
+
 Customers are matched to persons through their CRM ids (silver.customers.customer_ids against the
 truth's crm_id and duplicate_crm_id); a customer without a CRM id, or whose ids belong to several
 persons (an over-merge), has no planted probability and is left out of both AUCs.
@@ -18,6 +22,8 @@ offers capture. The oracle picks the best planted offer among those same options
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -30,18 +36,52 @@ from jobs.models import tracking
 from jobs.models.evaluation import roc_auc
 from jobs.models.settings import model_settings
 from jobs.models.spec import load_specs
-from jobs.models.targets import CATEGORY_KINDS
+from jobs.models.targets import CATEGORY_KINDS, VISITORS
 
 # item category -> the truth's planted probability that a booking holds it (purchase and attach targets)
 PLANTED_CATEGORY = {"extra_bag": "p_extra_bag", "seat": "p_seat_purchase", "insurance": "p_insurance",
                     "upgrade": "p_upgrade"}
 
 
+VISITOR_ORACLE = "visitor_expected_conversions"   # computed from planted traits (visitor_oracle)
+
+
 def planted_column(target) -> str | None:
     """The truth's planted probability of a model's target, if the generator records one."""
     if target.kind in CATEGORY_KINDS:
         return PLANTED_CATEGORY.get(target.category)
+    if target.population == VISITORS:
+        return VISITOR_ORACLE
     return "churn_risk" if target.kind == "churn" else None
+
+
+def visitor_oracle(people: pd.DataFrame, cutoff: dt.date, horizon_days: int) -> pd.Series:
+    """How many sign-ins and purchases an anonymous device of each person should bring in the
+    horizon, from the generator's own process and the person's planted traits (pure): sessions on
+    one device arrive in proportion to activity / n_devices while the person is active (not
+    churned); each session of an account holder signs in with chance SIGN_IN, and any session
+    buys with the generator's per-session chance (x1.3 for business travellers, x0.6 without an
+    account). The ranking is what matters: the constant session rate drops out of the AUC.
+
+    people: the truth's people.csv rows (activity, n_devices, segment, crm_created_date, churned_at)."""
+    from jobs.generate.events import SERVER_SHARE, SIGN_IN
+    from jobs.generate.orders import ORDERS_PER_EVENT, WEB_SHARE
+
+    end = pd.Timestamp(cutoff + dt.timedelta(days=horizon_days))
+    start = pd.Timestamp(cutoff)
+    churned = pd.to_datetime(people["churned_at"], errors="coerce").dt.tz_localize(None)
+    active_share = ((churned - start).dt.days.clip(lower=0, upper=horizon_days) / horizon_days).fillna(1.0)
+    member = pd.to_datetime(people["crm_created_date"], errors="coerce") <= end
+    buys = ORDERS_PER_EVENT * WEB_SHARE * 9.0 * (1 - SERVER_SHARE) * people["segment"].eq("business").map(
+        {True: 1.3, False: 1.0})
+    per_session = buys.where(member, 0.6 * buys) + member.astype(float) * SIGN_IN
+    return active_share * people["activity"] / people["n_devices"] * per_session
+
+
+def persons_of_devices(identifiers: pd.DataFrame) -> pd.DataFrame:
+    """anonymous_id -> person_id for devices of one person (kiosks left out) (pure)."""
+    devices = identifiers[(identifiers["identifier_type"] == "anonymous_id") & identifiers["shared_kind"].isna()]
+    return devices.rename(columns={"identifier_value": "anonymous_id"})[["anonymous_id", "person_id"]]
 
 
 def persons_of_customers(customers: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +127,13 @@ def evaluate(spark: SparkSession, config: Config) -> list[dict]:
         except MlflowException:
             raise JobError(f"the champion of {spec.name} (v{version.version}) has no {HOLDOUT_ARTIFACT}: it was "
                            "trained before training logged holdout predictions; a new champion (make train on new data, or a fresh models.store) has it") from None
-        rows = holdout.merge(persons, on="customer_key").merge(people[["person_id", planted]], on="person_id")
+        if spec.target.population == VISITORS:
+            identifiers = pd.read_csv(config.paths.truth / "identifiers.csv", dtype=str)
+            rows = holdout.merge(persons_of_devices(identifiers), on="anonymous_id").merge(people, on="person_id")
+            cutoff = dt.date.fromisoformat(str(holdout["cutoff_date"].iloc[0]))
+            rows[planted] = visitor_oracle(rows, cutoff, spec.horizon_days)
+        else:
+            rows = holdout.merge(persons, on="customer_key").merge(people[["person_id", planted]], on="person_id")
         out.append({"model": spec.name, "version": version.version, "planted": planted,
                     "holdout_customers": len(holdout), "matched": len(rows), "positives": int(rows["label"].sum()),
                     "model_auc": roc_auc(rows["label"], rows["score"]),

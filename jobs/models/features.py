@@ -32,7 +32,7 @@ from jobs.gold.settings import GoldSettings
 CATEGORIES = ("flight", "extra_bag", "seat", "insurance", "upgrade")
 # customer_360 columns that are keys, bookkeeping, not a property of the customer, or a map (each
 # channel's last touch: days_since_last_seen says what a model needs of it).
-NOT_FEATURES = ("customer_key", "as_of_date", "primary_customer_id", "segments", "_gold_run_id", "last_touch_at")
+NOT_FEATURES = ("customer_key", "anonymous_id", "as_of_date", "primary_customer_id", "segments", "_gold_run_id", "last_touch_at")
 TIERS = {"blue": 1, "silver": 2, "gold": 3, "platinum": 4}
 OFFLINE_CHANNELS = ("call_center", "agency", "airport", "store")
 MISSING = -1.0          # what a null numeric feature becomes (trees split it off; "days since" is never null)

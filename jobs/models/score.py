@@ -85,7 +85,10 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         model = mlflow.spark.load_model(f"models:/{spec.name}/{version.version}")
         features = frames.at(as_of, spec.target.population)
         rows = prepared(features.where(F.expr(spec.eligibility)), usable_features(features.schema))
-        scored = probability(model.transform(rows)).select("customer_key", "score").localCheckpoint()
+        scored = probability(model.transform(rows)).select("customer_key", "score")
+        if spec.target.row_key != "customer_key":   # a key's several anonymous devices: the likeliest
+            scored = scored.groupBy("customer_key").agg(F.max("score").alias("score"))
+        scored = scored.localCheckpoint()
         counts[spec.name] = scored.count()
         parts.append(with_deciles(scored).withColumn("model", F.lit(spec.name))
                      .withColumn("model_version", F.lit(str(version.version))))

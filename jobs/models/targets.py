@@ -11,8 +11,8 @@ Kinds (the `target:` of a model YAML):
 - churn: no customer-initiated interaction at all (visit, app use, order, call) in the horizon;
 - campaign_response: converted in the horizon, among customers sent a campaign message in it
   (the others are out of scope for that cutoff);
-- visitor_conversion: an anonymous visitor (jobs/models/visitors.py) signs in or buys in the
-  horizon; its rows are visitors, not customers (`population`).
+- visitor_conversion: an anonymous visitor's device (jobs/models/visitors.py) signs in or buys in
+  the horizon; its rows are devices, not customers (`population`, `row_key`).
 
 A new kind is one function here and one entry in TARGET_KINDS.
 """
@@ -46,8 +46,13 @@ class Target:
     @property
     def population(self) -> str:
         """Whose feature rows the model reads: customers (customer_features) or anonymous
-        visitors (visitor_features)."""
+        visitors' devices (visitor_features)."""
         return VISITORS if self.kind in VISITOR_KINDS else CUSTOMERS
+
+    @property
+    def row_key(self) -> str:
+        """The column one row per cutoff is unique on, and labels join on."""
+        return "anonymous_id" if self.population == VISITORS else "customer_key"
 
 
 def horizon_rows(df: DataFrame, cutoff: dt.date, horizon_days: int, column: str = "occurred_at") -> DataFrame:
@@ -99,8 +104,8 @@ def _campaign_response(silver: Silver, target: Target, cutoff: dt.date, horizon_
 def _visitor_conversion(silver: Silver, target: Target, cutoff: dt.date, horizon_days: int,
                         settings: GoldSettings) -> DataFrame:
     converted = horizon_rows(silver.touchpoints, cutoff, horizon_days).where(
-        signs_in_or_buys() & F.col("customer_key").isNotNull())
-    return converted.select("customer_key").distinct().withColumn("label", F.lit(1))
+        signs_in_or_buys() & F.col("anonymous_id").isNotNull())
+    return converted.select("anonymous_id").distinct().withColumn("label", F.lit(1))
 
 
 # kind -> (labels of the customers the horizon says something about, label of everyone else:
@@ -125,6 +130,6 @@ def with_labels(features: DataFrame, silver: Silver, target: Target, cutoff: dt.
     build, others = TARGET_KINDS[target.kind]
     labels = build(silver, target, cutoff, horizon_days, settings)
     if others is None:
-        return features.join(labels, "customer_key", "inner")
-    return (features.join(labels, "customer_key", "left")
+        return features.join(labels, target.row_key, "inner")
+    return (features.join(labels, target.row_key, "left")
             .withColumn("label", F.coalesce(F.col("label"), F.lit(others)).cast("int")))

@@ -63,16 +63,17 @@ def probability(df: DataFrame) -> DataFrame:
     return df.withColumn("score", vector_to_array(F.col("probability"))[1])
 
 
-def holdout_predictions(model, holdout: DataFrame):
-    """customer_key, label, score of every holdout row, ordered by customer (collected: a holdout is
-    one row per eligible customer)."""
-    rows = probability(model.transform(holdout)).select("customer_key", "label", "score").orderBy("customer_key")
+def holdout_predictions(model, holdout: DataFrame, row_key: str):
+    """customer_key (and a visitor's anonymous_id), label, score of every holdout row, ordered by
+    the row key (collected: a holdout is one row per eligible customer or visitor)."""
+    keys = list(dict.fromkeys(("customer_key", row_key)))
+    rows = probability(model.transform(holdout)).select(*keys, "label", "score").orderBy(row_key)
     return rows.toPandas()
 
 
-def holdout_scores(model, holdout: DataFrame):
+def holdout_scores(model, holdout: DataFrame, row_key: str):
     """(labels, scores) of the holdout."""
-    pdf = holdout_predictions(model, holdout)
+    pdf = holdout_predictions(model, holdout, row_key)
     return pdf["label"].to_numpy(), pdf["score"].to_numpy()
 
 
@@ -84,7 +85,7 @@ def model_requirements() -> list[str]:
     return [f"{name}=={md.version(name)}" for name in ("pyspark", "mlflow", "numpy", "pandas")]
 
 
-def judge_against_champion(client, name: str, holdout: DataFrame, challenger_auc: float, as_of: dt.date,
+def judge_against_champion(client, spec: ModelSpec, holdout: DataFrame, challenger_auc: float, as_of: dt.date,
                            margin: float) -> tracking.Decision:
     """The champion rule with the champion scored on the challenger's holdout. A champion trained
     as of a later date may have learnt this holdout's labels: no fair comparison, so a run as of
@@ -92,7 +93,7 @@ def judge_against_champion(client, name: str, holdout: DataFrame, challenger_auc
     feature the frame no longer has) is replaced."""
     import mlflow.spark
 
-    champion = tracking.champion_version(client, name)
+    champion = tracking.champion_version(client, spec.name)
     if champion is None:
         return tracking.decide(challenger_auc, None, None, margin)
     trained_as_of = client.get_run(champion.run_id).data.tags.get("as_of_date")
@@ -100,11 +101,11 @@ def judge_against_champion(client, name: str, holdout: DataFrame, challenger_auc
         return tracking.Decision(False, f"champion v{champion.version} was trained as of a later date "
                                         f"({trained_as_of}); kept", challenger_auc, None, str(champion.version))
     try:
-        old = mlflow.spark.load_model(tracking.champion_uri(name))
-        champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout))
+        old = mlflow.spark.load_model(tracking.champion_uri(spec.name))
+        champion_auc = evaluation.roc_auc(*holdout_scores(old, holdout, spec.target.row_key))
     except Exception as exc:  # noqa: BLE001 - whatever stops the old model, the new one can serve
         log.warning("%s: champion v%s of %s cannot score this holdout (%s); the new version replaces it",
-                    JOB, champion.version, name, first_line(exc))
+                    JOB, champion.version, spec.name, first_line(exc))
         return tracking.decide(challenger_auc, None, None, margin)
     return tracking.decide(challenger_auc, champion_auc, str(champion.version), margin)
 
@@ -125,7 +126,7 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     # A fixed partitioning and order before fitting: tree sampling and bootstrap draw rows by their
     # position in a partition, which a shuffle on a cluster would otherwise change run to run.
     rows = (prepared(labelled_rows(frames, spec, (*cutoffs.training, cutoffs.holdout)), kinds, extra=("label",))
-            .repartition(FIT_PARTITIONS, "customer_key").sortWithinPartitions("cutoff_date", "customer_key")
+            .repartition(FIT_PARTITIONS, spec.target.row_key).sortWithinPartitions("cutoff_date", spec.target.row_key)
             .localCheckpoint())
     counts = {(r["cutoff_date"], r["label"]): r["n"] for r in rows.groupBy("cutoff_date", "label")
               .agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -141,19 +142,19 @@ def train_one(spark: SparkSession, spec: ModelSpec, frames: FeatureFrames, kinds
     holdout = rows.where(F.col("cutoff_date") == F.lit(cutoffs.holdout))
     pipeline = build_pipeline(spec.algorithm, spec.params, numeric, categorical, settings.seed)
     model = pipeline.fit(train)
-    predictions = holdout_predictions(model, holdout)
+    predictions = holdout_predictions(model, holdout, spec.target.row_key)
     labels, scores = predictions["label"].to_numpy(), predictions["score"].to_numpy()
     scored = evaluation.metrics(labels, scores)
     check_signal(spec, scored["roc_auc"], settings.min_roc_auc, cutoffs.holdout)
     table = evaluation.deciles(labels, scores)
     importances = feature_importances(numeric, categorical, model)
 
-    decision = judge_against_champion(client, spec.name, holdout, scored["roc_auc"], as_of,
+    decision = judge_against_champion(client, spec, holdout, scored["roc_auc"], as_of,
                                       settings.promotion_margin)
 
     inputs = [*numeric, *categorical]
-    example = holdout.orderBy("customer_key").select(*inputs).limit(5).toPandas()
-    signature = infer_signature(example, scores[:len(example)])   # predictions are in customer_key order too
+    example = holdout.orderBy(spec.target.row_key).select(*inputs).limit(5).toPandas()
+    signature = infer_signature(example, scores[:len(example)])   # predictions are in row-key order too
     with mlflow.start_run(run_name=f"{spec.name} as of {as_of}") as run:
         mlflow.set_tags({
             "model": spec.name, "pipeline_run_id": run_id, "as_of_date": str(as_of),

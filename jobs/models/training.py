@@ -106,7 +106,8 @@ def prepared(rows: DataFrame, feature_kinds: dict[str, str], extra: tuple[str, .
     pipeline (the challenger's, the champion's with other features) can read the result."""
     numeric = tuple(n for n, k in feature_kinds.items() if k == "numeric")
     categorical = tuple(n for n, k in feature_kinds.items() if k == "categorical")
-    return model_input(rows, numeric, categorical, keep=("customer_key", "cutoff_date", *extra))
+    keys = tuple(k for k in ("customer_key", "anonymous_id") if k in rows.columns)   # a visitor row has both
+    return model_input(rows, numeric, categorical, keep=(*keys, "cutoff_date", *extra))
 
 
 def check_signal(spec: ModelSpec, roc_auc: float, minimum: float, holdout_cutoff: dt.date) -> None:

@@ -1,15 +1,15 @@
 """Point-in-time features of anonymous visitors: what browsing alone says, as of a cutoff.
 
-An anonymous visitor as of a cutoff is a customer_key none of whose touchpoints up to the cutoff
-identifies anyone: only web/app events without a userId, and no identify or alias call (which
-would carry traits or tie the device to an account), no order, call, campaign send or consent.
-That is the business's view on the cutoff day: a device it cannot name. Identity resolution may
-since have merged the key with a customer (the visitor signed in later); the key is today's, the
-evidence is the cutoff's.
+An anonymous visitor as of a cutoff is a device (anonymous_id) that nothing up to the cutoff
+names: none of its events carries a userId, and it sent no identify or alias call (which would
+carry traits or tie it to an account). That is the business's view on the cutoff day, even when
+identity resolution has since put the device under a known customer (it signed in later): such a
+device is exactly the visitor that converted. Rows are devices; `customer_key` is the device's
+key today (what scoring writes), `anonymous_id` what labels join on.
 
-The features read only those events up to the cutoff (`upto`), so nothing after the cutoff
-reaches them (tests/unit/test_visitors.py plants a later sign-in and order). Their labels
-(`targets._visitor_conversion`) come from the horizon: the key signs in or buys.
+The features read only the device's events up to the cutoff (`upto`), so nothing after the
+cutoff reaches them (tests/unit/test_visitors.py plants a later sign-in and order). Their labels
+(`targets._visitor_conversion`) come from the horizon: the device signs in or buys.
 """
 
 from __future__ import annotations
@@ -43,16 +43,17 @@ def _count(condition: Column) -> Column:
 
 
 def visitor_features(touchpoints: DataFrame, cutoff: dt.date, session_gap_minutes: int) -> DataFrame:
-    """One row per anonymous visitor as of the cutoff: customer_key, cutoff_date and browsing
-    features (pure). Keys without a customer_key (a kiosk shared by strangers) are left out."""
-    seen = upto(touchpoints, cutoff).where(F.col("customer_key").isNotNull())
-    named = seen.where(~is_anonymous_browsing()).select("customer_key").distinct()
-    events = seen.join(named, "customer_key", "left_anti")
-    per_key = events.groupBy("customer_key").agg(
+    """One row per anonymous device as of the cutoff: customer_key, anonymous_id, cutoff_date and
+    browsing features (pure). Devices without a customer_key (a kiosk shared by strangers) are
+    left out."""
+    seen = upto(touchpoints, cutoff).where(F.col("anonymous_id").isNotNull() & F.col("customer_key").isNotNull())
+    named = seen.where(~is_anonymous_browsing()).select("anonymous_id").distinct()
+    events = seen.join(named, "anonymous_id", "left_anti")
+    per_device = events.groupBy("anonymous_id").agg(
+        F.max("customer_key").alias("customer_key"),
         F.count(F.lit(1)).alias("visitor_events"),
         _count(F.col("touchpoint_type").isin("page", "screen")).alias("visitor_page_views"),
         F.countDistinct("occurred_date").alias("visitor_active_days"),
-        F.countDistinct("anonymous_id").alias("visitor_devices"),
         _count(F.col("event_name") == "Products Searched").alias("visitor_searches"),
         _count(F.col("event_name") == "Product Viewed").alias("visitor_product_views"),
         _count(F.col("event_name") == "Deals").alias("visitor_deal_views"),
@@ -62,16 +63,16 @@ def visitor_features(touchpoints: DataFrame, cutoff: dt.date, session_gap_minute
         .alias("first_touch_medium"),
         F.mode("locale").alias("visitor_locale"),
         F.min("occurred_at").alias("_first"), F.max("occurred_at").alias("_last"))
-    sessions = sessionise(events, session_gap_minutes).groupBy("customer_key").agg(
+    sessions = sessionise(events, session_gap_minutes).groupBy("anonymous_id").agg(
         F.count(F.lit(1)).alias("visitor_sessions"),
         _count(in_last_days(F.to_date("started_at"), cutoff, 7)).alias("visitor_sessions_7d"),
         _count(in_last_days(F.to_date("started_at"), cutoff, 30)).alias("visitor_sessions_30d"))
-    return (per_key.join(sessions, "customer_key", "left")
+    return (per_device.join(sessions, "anonymous_id", "left")
             .select(
-                "customer_key", F.lit(cutoff).alias("cutoff_date"),
+                "customer_key", "anonymous_id", F.lit(cutoff).alias("cutoff_date"),
                 *[F.coalesce(F.col(c), F.lit(0)).alias(c) for c in
                   ("visitor_sessions", "visitor_sessions_7d", "visitor_sessions_30d")],
-                "visitor_events", "visitor_page_views", "visitor_active_days", "visitor_devices",
+                "visitor_events", "visitor_page_views", "visitor_active_days",
                 "visitor_searches", "visitor_product_views", "visitor_deal_views", "visitor_checkouts_started",
                 F.round("visitor_app_share", 4).alias("visitor_app_share"),
                 F.coalesce("first_touch_medium", F.lit(NO_CAMPAIGN)).alias("first_touch_medium"),
