@@ -42,6 +42,16 @@ UTM = (("winter-sun", "newsletter", "email"), ("flash-sale", "sms", "sms"), ("br
        ("retargeting", "facebook", "paid_social"))
 EXTRAS = (("_metadata", {"bundled": ["Segment.io"], "unbundled": []}), ("integrations", {"All": True}),
           ("version", 2), ("channel", "client"))
+FIRST_MEAN_SESSION = 9.0      # messages per session assumed before any was generated
+
+
+def buy_chance(mean_session: float, business: bool, has_account: bool) -> float:
+    """The chance a web/app session ends in a purchase. Calibrated so web/app orders ~ WEB_SHARE of
+    scale/15; business travellers and account holders buy more."""
+    base = ORDERS_PER_EVENT * WEB_SHARE * mean_session * (1 - SERVER_SHARE)
+    return base * (1.3 if business else 1.0) * (1.0 if has_account else 0.6)
+
+
 SERVER_EVENTS = ("Checkin Completed", "Boarding Pass Issued", "Loyalty Points Earned", "Flight Reminder Sent")
 
 
@@ -53,7 +63,7 @@ class EventGen:
         self.persons = ctx.world.persons
         self.written = 0              # lines written (retries included): the `scale` budget
         self.sessions = 0
-        self.mean_session = 9.0       # running mean, to size the session arrival rate
+        self.mean_session = FIRST_MEAN_SESSION   # running mean, to size the session arrival rate
         self.retries: list[bytes] = []
         self.router = None
         self.shard = 0
@@ -203,9 +213,7 @@ class EventGen:
         s.page("Confirmation", "/booking/confirmation")
 
     def _buy_chance(self, p: Person) -> float:
-        # Calibrated so web/app orders ~ WEB_SHARE of scale/15; business and members buy more.
-        base = ORDERS_PER_EVENT * WEB_SHARE * self.mean_session * (1 - SERVER_SHARE)
-        return base * (1.3 if p.segment == "business" else 1.0) * (1.0 if p.crm_id else 0.6)
+        return buy_chance(self.mean_session, p.segment == "business", p.crm_id is not None)
 
     def _traits(self, p: Person, full: bool) -> dict:
         rng = self.rng

@@ -59,22 +59,23 @@ def visitor_oracle(people: pd.DataFrame, cutoff: dt.date, horizon_days: int) -> 
     """How many sign-ins and purchases an anonymous device of each person should bring in the
     horizon, from the generator's own process and the person's planted traits (pure): sessions on
     one device arrive in proportion to activity / n_devices while the person is active (not
-    churned); each session of an account holder signs in with chance SIGN_IN, and any session
-    buys with the generator's per-session chance (x1.3 for business travellers, x0.6 without an
-    account). The ranking is what matters: the constant session rate drops out of the AUC.
+    churned); each session of an account holder (by the horizon's end) signs in with chance
+    SIGN_IN, and any session buys with the generator's `buy_chance`. The ranking is what matters:
+    the constant session rate drops out of the AUC.
 
-    people: the truth's people.csv rows (activity, n_devices, segment, crm_created_date, churned_at)."""
-    from jobs.generate.events import SERVER_SHARE, SIGN_IN
-    from jobs.generate.orders import ORDERS_PER_EVENT, WEB_SHARE
+    people: the truth's people.csv rows (activity, n_devices, segment, crm_id, crm_created_date,
+    churned_at)."""
+    from jobs.generate.events import FIRST_MEAN_SESSION, SIGN_IN, buy_chance
 
     end = pd.Timestamp(cutoff + dt.timedelta(days=horizon_days))
     start = pd.Timestamp(cutoff)
     churned = pd.to_datetime(people["churned_at"], errors="coerce").dt.tz_localize(None)
     active_share = ((churned - start).dt.days.clip(lower=0, upper=horizon_days) / horizon_days).fillna(1.0)
     member = pd.to_datetime(people["crm_created_date"], errors="coerce") <= end
-    buys = ORDERS_PER_EVENT * WEB_SHARE * 9.0 * (1 - SERVER_SHARE) * people["segment"].eq("business").map(
-        {True: 1.3, False: 1.0})
-    per_session = buys.where(member, 0.6 * buys) + member.astype(float) * SIGN_IN
+    buys = pd.Series([buy_chance(FIRST_MEAN_SESSION, business, has_account) for business, has_account in
+                      zip(people["segment"].eq("business"), people["crm_id"].notna(), strict=True)],
+                     index=people.index)
+    per_session = buys + member.astype(float) * SIGN_IN
     return active_share * people["activity"] / people["n_devices"] * per_session
 
 

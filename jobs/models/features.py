@@ -30,9 +30,10 @@ from jobs.gold.settings import GoldSettings
 
 # Item categories whose order history is always a feature; a model's target adds its own.
 CATEGORIES = ("flight", "extra_bag", "seat", "insurance", "upgrade")
-# customer_360 columns that are keys, bookkeeping, not a property of the customer, or a map (each
-# channel's last touch: days_since_last_seen says what a model needs of it).
-NOT_FEATURES = ("customer_key", "anonymous_id", "as_of_date", "primary_customer_id", "segments", "_gold_run_id", "last_touch_at")
+# Columns that are keys (a customer's, a visitor device's), bookkeeping, not a property of the
+# customer, or a map (each channel's last touch: days_since_last_seen says what a model needs of it).
+NOT_FEATURES = ("customer_key", "anonymous_id", "as_of_date", "primary_customer_id", "segments",
+                "_gold_run_id", "last_touch_at")
 TIERS = {"blue": 1, "silver": 2, "gold": 3, "platinum": 4}
 OFFLINE_CHANNELS = ("call_center", "agency", "airport", "store")
 MISSING = -1.0          # what a null numeric feature becomes (trees split it off; "days since" is never null)

@@ -32,6 +32,8 @@ from jobs.gold.settings import GoldSettings
 from jobs.models.visitors import signs_in_or_buys
 
 CUSTOMERS, VISITORS = "customers", "visitors"     # the populations a model's rows come from
+# population -> the column its rows are unique on (per cutoff) and labels join on
+ROW_KEYS = {CUSTOMERS: "customer_key", VISITORS: "anonymous_id"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Target:
     @property
     def row_key(self) -> str:
         """The column one row per cutoff is unique on, and labels join on."""
-        return "anonymous_id" if self.population == VISITORS else "customer_key"
+        return ROW_KEYS[self.population]
 
 
 def horizon_rows(df: DataFrame, cutoff: dt.date, horizon_days: int, column: str = "occurred_at") -> DataFrame:

@@ -28,7 +28,7 @@ from jobs.gold.customer_360 import INPUTS, Silver
 from jobs.gold.settings import GoldSettings, gold_settings
 from jobs.models.features import customer_features, model_input
 from jobs.models.spec import ModelSpec, target_categories
-from jobs.models.targets import CUSTOMERS, VISITORS, with_labels
+from jobs.models.targets import CUSTOMERS, ROW_KEYS, VISITORS, with_labels
 from jobs.models.visitors import visitor_features
 
 POPULATIONS = (CUSTOMERS, VISITORS)
@@ -66,7 +66,7 @@ class FeatureFrames:
     """Feature frames by population and cutoff, each computed once per run and shared by every model.
 
     customers: customer_features (customer_360 as of the cutoff and order history); visitors:
-    visitor_features (the browsing of keys nobody could name on the cutoff day)."""
+    visitor_features (the browsing of devices nothing named by the cutoff day)."""
 
     def __init__(self, silver: Silver, settings: GoldSettings, categories: tuple[str, ...]):
         self.silver, self.settings, self.categories = silver, settings, categories
@@ -92,9 +92,10 @@ class FeatureFrames:
 
 
 def labelled_rows(frames: FeatureFrames, spec: ModelSpec, cutoffs: tuple[dt.date, ...]) -> DataFrame:
-    """The eligible rows (customers or visitors) of every cutoff, their features and label, stacked (pure given frames)."""
-    parts = [with_labels(frames.at(c, spec.target.population).where(F.expr(spec.eligibility)), frames.silver, spec.target, c,
-                         spec.horizon_days, frames.settings) for c in cutoffs]
+    """The eligible rows (customers or visitors) of every cutoff, their features and label,
+    stacked (pure given frames)."""
+    parts = [with_labels(frames.at(c, spec.target.population).where(F.expr(spec.eligibility)), frames.silver,
+                         spec.target, c, spec.horizon_days, frames.settings) for c in cutoffs]
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
@@ -102,11 +103,12 @@ def labelled_rows(frames: FeatureFrames, spec: ModelSpec, cutoffs: tuple[dt.date
 
 
 def prepared(rows: DataFrame, feature_kinds: dict[str, str], extra: tuple[str, ...] = ()) -> DataFrame:
-    """Every usable feature filled (model_input), with keys and `extra` columns kept: any model's
-    pipeline (the challenger's, the champion's with other features) can read the result."""
+    """Every usable feature filled (model_input), with keys (customer_key, and a visitor's
+    anonymous_id) and `extra` columns kept: any model's pipeline (the challenger's, the
+    champion's with other features) can read the result."""
     numeric = tuple(n for n, k in feature_kinds.items() if k == "numeric")
     categorical = tuple(n for n, k in feature_kinds.items() if k == "categorical")
-    keys = tuple(k for k in ("customer_key", "anonymous_id") if k in rows.columns)   # a visitor row has both
+    keys = tuple(k for k in ROW_KEYS.values() if k in rows.columns)
     return model_input(rows, numeric, categorical, keep=(*keys, "cutoff_date", *extra))
 
 

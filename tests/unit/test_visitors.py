@@ -91,6 +91,7 @@ def test_the_visitor_oracle_follows_the_generators_process():
         "activity": [1.0, 1.0, 1.0, 1.0, 2.0],
         "n_devices": [1, 1, 1, 2, 2],
         "segment": ["leisure", "leisure", "business", "leisure", "leisure"],
+        "crm_id": ["C1", None, None, "C4", "C5"],
         "crm_created_date": ["2020-01-01", None, None, "2020-01-01", "2020-01-01"],
         "churned_at": [None, None, None, None, "2026-03-10"],   # churned on the cutoff day: no session left
     })
