@@ -2,14 +2,19 @@
 
 Standard library only, so DAG files can import it at parse time for free. A stage added later
 (gates, silver, identity, gold, scoring, privacy) is one more `Job` here; every caller follows.
+A source is not declared here: its files are (jobs.common.sources), and its jobs follow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.common.sources import sources
+
 GATE_MODULE = "jobs.quality.gate"
-SOURCES = ("events", "crm", "call_center", "orders", "campaigns", "consents")
+# Declared by their files (jobs.common.sources): a landing contract, and a conform module for silver.
+SOURCES: tuple[str, ...] = tuple(sources())
+SILVER_SOURCES: tuple[str, ...] = tuple(name for name, source in sources().items() if source.conform)
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,6 @@ GATE_BRONZE = Job(
     params=(("stage", "bronze"),),
 )
 
-SILVER_OUTPUTS = {
-    "events": ("silver.touchpoints", "silver.customer_pii"),
-    "crm": ("silver.crm_records", "silver.customer_pii"),
-    "call_center": ("silver.calls", "silver.touchpoints"),
-    "orders": ("silver.orders", "silver.order_items", "silver.touchpoints"),
-    "campaigns": ("silver.campaign_events", "silver.touchpoints"),
-    "consents": ("silver.consents", "silver.consent_current", "silver.touchpoints"),
-}
-
-
 def _silver_job(source: str) -> Job:
     return Job(
         name=f"silver_{source}",
@@ -83,8 +78,7 @@ def _silver_job(source: str) -> Job:
         description=f"Standardise, deduplicate and pseudonymise the bronze.{source} rows committed since the "
                     f"last run into silver; record identity evidence; reconcile bronze against silver.",
         inputs=(f"bronze.{source}", "ops.ingested_files"),
-        outputs=(*SILVER_OUTPUTS[source], "silver.identity_links", "silver.identity_nodes",
-                 "ops.job_watermarks", "ops.silver_reconciliation"),
+        outputs=(*sources()[source].silver_outputs, "ops.job_watermarks", "ops.silver_reconciliation"),
         depends_on=("gate_bronze",),
         params=(("source", source),),
     )
@@ -103,7 +97,7 @@ RESOLVE_IDENTITY = Job(
              "silver.identity_rejections", "silver.customers", "silver.touchpoints", "silver.orders",
              "silver.calls", "silver.campaign_events", "silver.consents", "silver.consent_current",
              "silver.crm_records", "silver.customer_pii"),
-    depends_on=tuple(f"silver_{source}" for source in SOURCES),
+    depends_on=tuple(f"silver_{source}" for source in SILVER_SOURCES),
 )
 
 GATE_SILVER = Job(
@@ -253,7 +247,7 @@ GATE_SCORES = _publishing_gate(
 PUBLISHED_TABLES: tuple[str, ...] = GOLD_TABLES + SCORING_TABLES
 
 JOBS: tuple[Job, ...] = (tuple(_ingest_job(source) for source in SOURCES) + (GATE_BRONZE,)
-                         + tuple(_silver_job(source) for source in SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)
+                         + tuple(_silver_job(source) for source in SILVER_SOURCES) + (RESOLVE_IDENTITY, GATE_SILVER)
                          + GOLD_JOBS + (GATE_GOLD,) + (TRAIN_MODELS,) + SCORING_JOBS + (GATE_SCORES,))
 
 # In pipeline order; each stage starts when the previous one succeeded. Gate stages sit between

@@ -27,6 +27,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, source_contract, table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
+from jobs.common.sources import get_source
 from jobs.common.tables import append_once, ensure_table, spark_schema
 
 log = logging.getLogger(__name__)
@@ -176,8 +177,7 @@ def _process_batch(spark, config, source, batch_id, files: list[LandedFile], run
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
         logical_date: dt.date | None = None, crash_at: str | None = None,
         full_rebuild: bool = False) -> JobResult:
-    if source not in config.sources:
-        raise JobError(f"source '{source}' is not configured; add it under 'sources:' in {config.source_file}")
+    get_source(source)   # an unknown name stops here, with the sources declared
     if crash_at is not None and crash_at not in CRASH_POINTS:
         raise JobError(f"crash_at must be one of {CRASH_POINTS}")
     started = time.monotonic()

@@ -16,12 +16,11 @@ from typing import Any
 import yaml
 
 from jobs.common.errors import ConfigError
+from jobs.common.sources import PROJECT_ROOT, source_names
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.yaml"
 ENV_PREFIX = "C360__"
 ENVIRONMENTS = ("dev", "test", "prod")
-KNOWN_SOURCES = ("events", "crm", "call_center", "orders", "campaigns", "consents")
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,8 @@ class Config:
     source_file: str = field(default="")
 
     def enabled_sources(self) -> list[str]:
-        return [name for name, opts in self.sources.items() if opts.get("enabled", True)]
+        """Every declared source (jobs.common.sources) but those `sources.<name>.enabled: false`."""
+        return [name for name in source_names() if self.sources.get(name, {}).get("enabled", True)]
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
@@ -206,9 +206,10 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
 
     sources = _section(raw, "sources")
     for name, opts in sources.items():
-        if name not in KNOWN_SOURCES:
-            raise ConfigError(f"sources.{name}", "unknown source (no contract in schemas/landing)",
-                              allowed=", ".join(KNOWN_SOURCES))
+        if name not in source_names():
+            raise ConfigError(f"sources.{name}", "unknown source (no contract in schemas/landing "
+                                                 "or a C360_SOURCE_PATH folder)",
+                              allowed=", ".join(source_names()))
         if opts is not None and not isinstance(opts, dict):
             raise ConfigError(f"sources.{name}", f"got {opts!r}", allowed="a mapping such as {enabled: true}")
         enabled = (opts or {}).get("enabled", True)

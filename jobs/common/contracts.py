@@ -15,6 +15,7 @@ import yaml
 
 from jobs.common.config import PROJECT_ROOT
 from jobs.common.errors import ContractError
+from jobs.common.sources import get_source
 
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 FIELD_TYPES = ("string", "timestamp", "date", "integer", "number", "json", "json_array")
@@ -91,7 +92,7 @@ def _load_yaml(path: Path) -> dict:
 
 @cache
 def source_contract(source: str) -> SourceContract:
-    path = SCHEMAS_DIR / "landing" / f"{source}.yaml"
+    path = get_source(source).contract
     data = _load_yaml(path)
     fmt = data.get("format")
     if fmt not in FORMATS:

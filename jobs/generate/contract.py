@@ -14,6 +14,8 @@ FORMAT = {
     "call_center": "csv",
     "campaigns": "csv",
 }
+# The sources the generator writes, in the manifest's order (a source added later is not among them).
+GENERATED_SOURCES = ("events", "crm", "call_center", "orders", "campaigns", "consents")
 
 CSV_COLUMNS = {
     "crm": ("customer_id", "first_name", "last_name", "email", "phone", "birth_date", "street",

@@ -19,6 +19,7 @@ from jobs.generate.campaigns import CampaignGen
 from jobs.generate.clock import Clock
 from jobs.generate.consents import ConsentGen
 from jobs.generate.context import Context
+from jobs.generate.contract import GENERATED_SOURCES
 from jobs.generate.crm import CrmGen
 from jobs.generate.events import EventGen
 from jobs.generate.orders import OrderGen
@@ -26,7 +27,6 @@ from jobs.generate.people import build_world
 from jobs.generate.seeds import Seeds
 from jobs.generate.truth import Truth
 from jobs.generate.writer import Landing, Specials
-from jobs.registry import SOURCES
 
 TRUTH_FILES = ("manifest.json", "bad_records.csv", "people.csv", "identifiers.csv", "records.csv.gz",
                "campaigns.json")
@@ -57,7 +57,7 @@ def generate(landing: Path, truth: Path, *, scale: int = 20000, seed: int = 42, 
         gc.unfreeze()
     totals = manifest["sources"]
     say(f"generate: done in {time.perf_counter() - started:.1f} s: " + ", ".join(
-        f"{s} {totals[s]['records']:,} records/{totals[s]['files']} files" for s in SOURCES))
+        f"{s} {totals[s]['records']:,} records/{totals[s]['files']} files" for s in GENERATED_SOURCES))
     return manifest
 
 
@@ -138,7 +138,7 @@ def _check(landing: Path, truth: Path, scale: int, days: int, rate: float, max_l
 def _manifest(files: Landing, world, clock: Clock, seed, scale, days, rate, max_lines) -> dict:
     entries = sorted(files.files, key=lambda e: e["path"])
     sources = {}
-    for source in SOURCES:
+    for source in GENERATED_SOURCES:
         mine = [e for e in entries if e["source"] == source]
         bad = Counter()
         for e in mine:

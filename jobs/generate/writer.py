@@ -26,8 +26,14 @@ from jobs.generate.bad import (
     malformed_json,
     spoil_fields,
 )
-from jobs.generate.contract import BAD_ENCODING, CSV_COLUMNS, FORMAT, MALFORMED, TRUNCATED
-from jobs.registry import SOURCES
+from jobs.generate.contract import (
+    BAD_ENCODING,
+    CSV_COLUMNS,
+    FORMAT,
+    GENERATED_SOURCES,
+    MALFORMED,
+    TRUNCATED,
+)
 
 # Level 3: about twice as fast as level 6 on this JSON/CSV text for ~15% more bytes.
 GZIP_LEVEL = 3
@@ -207,7 +213,7 @@ class Landing:
         self.specials = specials
         self.rng = seeds.rng("landing")         # file options and routing
         self.spoil_rng = seeds.rng("spoil")     # how a bad record is spoilt
-        self.injectors = {s: BadInjector(s, bad_record_rate, seeds.rng(f"bad:{s}")) for s in SOURCES}
+        self.injectors = {s: BadInjector(s, bad_record_rate, seeds.rng(f"bad:{s}")) for s in GENERATED_SOURCES}
         self.files: list[dict] = []
         self._parts: dict[tuple[str, int], int] = {}
         self._forced_quirks = list(CSV_QUIRKS)  # each quirk at least once, then by chance

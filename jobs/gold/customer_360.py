@@ -458,7 +458,9 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     prev_as_of = current.agg(F.max("as_of_date").alias("d")).first()["d"]
     lap("open")
 
+    new_columns = [c for c in schema.column_names if c not in current.columns]
     reason = ("--full-rebuild" if full_rebuild else "first run" if prev_as_of is None
+              else f"column(s) declared since the last run: {', '.join(new_columns)}" if new_columns
               else "an input has no watermark" if min(since.values()) < 0
               else "an input table was recreated" if any(since[t] > until[t] for t in INPUTS)
               else f"as-of date moved back ({prev_as_of} -> {as_of})" if as_of < prev_as_of else None)

@@ -12,6 +12,10 @@
 Loading checks everything that can be checked without data: known kind, severity allowed for
 the kind, parameters present and of the right type, columns known to the table's declared
 schema. Each error names the file, the expectation and the field.
+
+A bronze table with no suite file of its own (a source just added) is judged by the suite its
+landing contract implies: columns as declared, lineage present, required fields present, enum
+fields within their allowed values.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from pathlib import Path
 import yaml
 
 from jobs.common.config import PROJECT_ROOT
-from jobs.common.contracts import SCHEMAS_DIR, TableSchema, bronze_schema, table_schema
+from jobs.common.contracts import (
+    SCHEMAS_DIR,
+    TableSchema,
+    bronze_schema,
+    source_contract,
+    table_schema,
+)
+from jobs.common.sources import get_source, source_names
 from jobs.quality.errors import SuiteError
 from jobs.quality.kinds import KINDS, SEVERITIES, Kind, Param, Spec, valid_regex
 
@@ -62,6 +73,9 @@ def suite_name(table: str) -> str:
 def load_suite(name: str, directory: Path | None = None) -> Suite:
     path = (directory or EXPECTATIONS_DIR) / f"{name}.yaml"
     shown = _shown(path)
+    layer, _, entity = name.partition("_")
+    if not path.is_file() and layer == "bronze" and entity in source_names():
+        return parse_suite(contract_suite(entity), f"{shown} (absent: implied by the {entity} contract)", name)
     if not path.is_file():
         raise SuiteError(f"{shown}: suite file is missing; every gated table needs one "
                          f"(see expectations/README.md)")
@@ -102,14 +116,36 @@ def parse_suite(data, where: str, name: str) -> Suite:
                  specs=tuple(specs), path=where)
 
 
+def contract_suite(source: str) -> dict:
+    """The suite a landing contract implies for bronze.<source>, as a suite file would hold it."""
+    contract, schema = source_contract(source), bronze_schema(source)
+    where = _shown(get_source(source).contract)
+    expectations = [
+        {"name": "columns_as_declared", "kind": "schema", "severity": "fail",
+         "why": "Silver reads bronze by column name and type."},
+        {"name": "lineage_present", "kind": "not_null", "severity": "fail",
+         "columns": [c.name for c in schema.columns if c.name.startswith("_") and not c.nullable],
+         "why": "Every row must lead back to its landed file and line."},
+    ]
+    required = [f.column for f in contract.fields if f.required]
+    if required:
+        expectations.append({"name": "required_fields_present", "kind": "not_null", "severity": "fail",
+                             "columns": required, "why": f"The contract ({where}) requires them."})
+    expectations += [{"name": f"{f.column}_allowed", "kind": "accepted_values", "severity": "fail",
+                      "column": f.column, "values": list(f.allowed),
+                      "why": f"The contract ({where}) allows only these."}
+                     for f in contract.fields if f.allowed]
+    return {"table": f"bronze.{source}", "description": contract.description, "expectations": expectations}
+
+
 def declared_schema(table: str) -> TableSchema | None:
     """The schema under schemas/ for a table, or None when the table declares none (yet)."""
     layer, _, entity = table.partition(".")
-    # bronze.<source> is built from the source's landing contract plus the lineage columns.
-    source_file = SCHEMAS_DIR / ("landing" if layer == "bronze" else layer) / f"{entity}.yaml"
-    if not source_file.is_file():
+    if layer == "bronze":   # the source's landing contract plus the lineage columns
+        return bronze_schema(entity) if entity in source_names() else None
+    if not (SCHEMAS_DIR / layer / f"{entity}.yaml").is_file():
         return None
-    return bronze_schema(entity) if layer == "bronze" else table_schema(table)
+    return table_schema(table)
 
 
 def check_columns_known(spec: Spec, columns: Iterable[str], table: str) -> None:

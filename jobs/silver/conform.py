@@ -19,9 +19,9 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
-from jobs.common.errors import JobError
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
+from jobs.common.sources import get_source
 from jobs.common.tables import ensure_table
 from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.silver.merge import merge_rows, reduce_to_keys, to_table_columns
@@ -55,8 +55,7 @@ def reconcile(spark: SparkSession, spec: SourceSpec, bronze: DataFrame, primary_
 
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
         logical_date: dt.date | None = None, full_rebuild: bool = False) -> JobResult:
-    if source not in config.sources:
-        raise JobError(f"source '{source}' is not configured; add it under 'sources:' in {config.source_file}")
+    get_source(source)   # an unknown name stops here, with the sources declared
     started = time.monotonic()
     job = f"silver_{source}"
     spec = spec_for(source)

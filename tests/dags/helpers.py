@@ -36,7 +36,7 @@ def utc_day(day: str) -> dt.datetime:
 def lake_env(tmp: Path, sources: tuple[str, ...] = ("events",)) -> dict[str, str]:
     """C360__ overrides pointing the pipeline at a temporary landing zone and lake, with only
     `sources` enabled (each enabled source is one more spark-submit per run)."""
-    from jobs.common.config import KNOWN_SOURCES
+    from jobs.registry import SOURCES
 
     env = {
         "C360__ENV": "test",
@@ -49,7 +49,7 @@ def lake_env(tmp: Path, sources: tuple[str, ...] = ("events",)) -> dict[str, str
         "C360__SPARK__CONF__spark.sql.shuffle.partitions": "2",
         "C360__SPARK__CONF__spark.default.parallelism": "2",
     }
-    for source in KNOWN_SOURCES:
+    for source in SOURCES:
         env[f"C360__SOURCES__{source.upper()}__ENABLED"] = "true" if source in sources else "false"
     return env
 

@@ -11,8 +11,8 @@ import pytest
 
 from jobs.__main__ import run_stage
 from jobs.bronze import ingest
-from jobs.common.config import KNOWN_SOURCES
 from jobs.generate import generate
+from jobs.generate.contract import GENERATED_SOURCES
 from jobs.identity import resolve
 from jobs.quality import gate
 from jobs.silver import conform
@@ -29,9 +29,9 @@ def generated_gold_lake(spark, tmp_path_factory):
     config = make_config(tmp_path_factory.mktemp("gold_generated"))
     generate(config.paths.landing, config.paths.truth, scale=2500, seed=5, days=6, end_date=END,
              bad_record_rate=0.0, progress=None)
-    for source in KNOWN_SOURCES:
+    for source in GENERATED_SOURCES:
         ingest.run(spark, config, source=source, run_id="build")
-    for source in KNOWN_SOURCES:
+    for source in GENERATED_SOURCES:
         conform.run(spark, config, source=source, run_id="build")
     resolve.run(spark, config, run_id="build")
     results = {r.job: r for r in run_stage(spark, config, "gold", run_id=GOLD_RUN, logical_date=END)}

@@ -7,8 +7,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.bronze import ingest
-from jobs.common.config import KNOWN_SOURCES
 from jobs.generate import generate
+from jobs.generate.contract import GENERATED_SOURCES
 from tests.conftest import make_config
 
 
@@ -18,7 +18,7 @@ def generated(spark, tmp_path_factory):
     config = make_config(root)
     manifest = generate(config.paths.landing, config.paths.truth, scale=3000, seed=11, days=4,
                         bad_record_rate=0.05, progress=None)
-    results = {s: ingest.run(spark, config, source=s, run_id="first") for s in KNOWN_SOURCES}
+    results = {s: ingest.run(spark, config, source=s, run_id="first") for s in GENERATED_SOURCES}
     return config, manifest, results
 
 
@@ -56,7 +56,7 @@ def test_every_landed_file_reconciles_with_the_manifest(spark, generated):
 
 def test_bronze_holds_exactly_the_accepted_records(spark, generated):
     config, manifest, results = generated
-    for source in KNOWN_SOURCES:
+    for source in GENERATED_SOURCES:
         landed = sum(f["records"] for f in manifest["files"] if f["source"] == source)
         bad = sum(sum(f["bad"].values()) for f in manifest["files"] if f["source"] == source)
         truncated = sum(1 for f in manifest["files"] if f["source"] == source and f.get("truncated"))
@@ -66,10 +66,10 @@ def test_bronze_holds_exactly_the_accepted_records(spark, generated):
 
 def test_second_run_leaves_bronze_counts_unchanged(spark, generated):
     config, _, _ = generated
-    before = {s: _read(spark, config, f"bronze.{s}").count() for s in KNOWN_SOURCES}
-    again = [ingest.run(spark, config, source=s, run_id="second") for s in KNOWN_SOURCES]
-    assert [r.rows_in for r in again] == [0] * len(KNOWN_SOURCES)
-    assert {s: _read(spark, config, f"bronze.{s}").count() for s in KNOWN_SOURCES} == before
+    before = {s: _read(spark, config, f"bronze.{s}").count() for s in GENERATED_SOURCES}
+    again = [ingest.run(spark, config, source=s, run_id="second") for s in GENERATED_SOURCES]
+    assert [r.rows_in for r in again] == [0] * len(GENERATED_SOURCES)
+    assert {s: _read(spark, config, f"bronze.{s}").count() for s in GENERATED_SOURCES} == before
 
 
 def test_retried_messages_are_kept_as_landed_for_silver_to_collapse(spark, generated):

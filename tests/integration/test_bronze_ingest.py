@@ -7,7 +7,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.bronze import ingest
-from jobs.common.errors import JobError
+from jobs.common.errors import PipelineError
 
 CRM_HEADER = "customer_id,first_name,last_name,email,phone,birth_date,street,city,postal_code,country,loyalty_tier,created_at,updated_at"
 CRM_ROW = "C{n},Ana,Lopez,ana{n}@x.fr,06 12 34 56 78,1980-01-0{d},1 rue A,Paris,75001,FR,gold,2024-01-01T00:00:00Z,2026-11-0{d}T10:00:00Z"
@@ -139,7 +139,8 @@ def test_logical_date_holds_back_later_folders(spark, events_landing):
 
 
 def test_unknown_source_is_a_clear_error(spark, config):
-    with pytest.raises(JobError, match="source 'loyalty' is not configured"):
+    with pytest.raises(PipelineError, match="unknown source 'loyalty': no loyalty.yaml in .*schemas/landing; "
+                                            "known: call_center, campaigns"):
         ingest.run(spark, config, source="loyalty", run_id="r1")
 
 

@@ -152,3 +152,18 @@ def test_gold_runs_when_only_some_sources_are_enabled(spark, tmp_path):
     row = spark.read.format("delta").load(str(config.paths.table("gold.customer_360"))).first()
     assert (row.customer_key, row.sessions_30d, row.calls_30d, row.orders_count) == ("A", 1, 0, 0)
     assert results["gold_campaign_results"].rows_out == 0
+
+
+def test_a_column_declared_since_the_last_run_is_added_with_its_values(spark, lake):
+    """The table as it was before `extra_bag_share` was declared: the next run recomputes everyone
+    and its MERGE adds the column in the same commit as the values (README "Adding a gold column")."""
+    config, after_rebuild = lake[0], lake[-1]
+    path = str(config.paths.table("gold.customer_360"))
+    (spark.read.format("delta").load(path).drop("extra_bag_share")
+     .write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path))
+    older = DeltaTable.forPath(spark, path).history(1).first().version
+
+    added = c360.run(spark, config, run_id="run-5", logical_date=D2)
+    assert (added.details["mode"], added.details["updated"]) == ("full", len(after_rebuild))
+    assert _rows(spark, config) == after_rebuild
+    assert DeltaTable.forPath(spark, path).history(1).first().version == older + 1   # one commit

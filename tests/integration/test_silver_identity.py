@@ -13,8 +13,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs.bronze import ingest
-from jobs.common.config import KNOWN_SOURCES
 from jobs.generate import generate
+from jobs.generate.contract import GENERATED_SOURCES
 from jobs.identity import evaluate, resolve
 from jobs.silver import conform
 from tests.conftest import make_config
@@ -25,9 +25,9 @@ DAYS = 5
 
 def _step(spark, config, run_id, logical_date=None, full_rebuild=False):
     if not full_rebuild:
-        for source in KNOWN_SOURCES:
+        for source in GENERATED_SOURCES:
             ingest.run(spark, config, source=source, run_id=run_id, logical_date=logical_date)
-    silver = {s: conform.run(spark, config, source=s, run_id=run_id, full_rebuild=full_rebuild) for s in KNOWN_SOURCES}
+    silver = {s: conform.run(spark, config, source=s, run_id=run_id, full_rebuild=full_rebuild) for s in GENERATED_SOURCES}
     identity = resolve.run(spark, config, run_id=run_id, full_rebuild=full_rebuild)
     return silver, identity
 
@@ -55,7 +55,7 @@ def lake(spark, tmp_path_factory):
 
 def test_each_day_only_reads_what_arrived(lake):
     _, _, results, rerun = lake
-    for source in KNOWN_SOURCES:
+    for source in GENERATED_SOURCES:
         reads = [silver[source].rows_in for silver, _ in results]
         assert reads[0] > 0 and sum(reads) > reads[0], source
     assert all(r.rows_in == 0 for r in rerun[0].values())
@@ -68,7 +68,7 @@ def test_bronze_reconciles_with_silver_per_source(spark, lake):
     expected = {r.source: r["count"] for r in truth}
     recon = _table(spark, config, "ops.silver_reconciliation")
     latest = {r.source: r for r in recon.orderBy("recorded_at").collect()}
-    assert set(latest) == set(KNOWN_SOURCES)
+    assert set(latest) == set(GENERATED_SOURCES)
     for source, row in latest.items():
         assert row.is_reconciled, source
         assert row.bronze_rows == row.silver_rows + row.merged_rows, source

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from jobs.common.sources import source_names
 from jobs.quality.errors import SuiteError
 from jobs.quality.kinds.base import Param, SqlKind, sql_ids, sql_str
 
@@ -36,10 +37,10 @@ class Freshness(SqlKind):
     def limits(self, spec, ctx) -> dict[str, float]:
         """Enabled source -> its age limit in hours."""
         overrides = dict(spec["max_age_hours_by_source"] or {})
-        unknown = sorted(set(overrides) - set(ctx.config.sources))
+        unknown = sorted(set(overrides) - set(source_names()))
         if unknown:
             raise SuiteError(f"{spec.where}: max_age_hours_by_source names unknown source(s) {unknown}; "
-                             f"sources: {', '.join(ctx.config.sources)} (config/pipeline.yaml)")
+                             f"sources: {', '.join(source_names())} (schemas/landing)")
         return {s: float(overrides.get(s, spec["max_age_hours"])) for s in ctx.config.enabled_sources()}
 
     def query(self, spec, ctx):
