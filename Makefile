@@ -87,4 +87,4 @@ sql: setup ## SQL shell over gold and non-restricted silver tables (Spark); Q="S
 	@$(JOBS) sql $(if $(Q),-e "$(Q)")
 
 notebooks: setup ## execute notebooks/*.ipynb against the lake; executed copies with plots in data/notebooks/
-	@$(PY) -m jobs.gold.notebooks notebooks/*.ipynb
+	@$(PY) -m jobs notebooks notebooks/*.ipynb

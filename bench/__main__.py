@@ -5,7 +5,7 @@
 Landing data is generated once per (scale, seed) under data/bench/ and reused; the lake is
 rebuilt from scratch each run so every figure is a cold, full run. Every stage of
 jobs.registry.PIPELINE_STAGES (landing to gated gold, then training and scoring) runs in order (or those --stages names), each job through
-jobs.__main__.run_job with one run_id for the whole bench run and no logical date (as `make run`),
+jobs.runner.run_job with one run_id for the whole bench run and no logical date (as `make run`),
 so gates judge the rows the jobs before them wrote. Reported: per stage and per job wall and CPU
 seconds and records/s; the plain Spark read reference and the bronze ratio; each gate's cost as a
 share of the stages it guards (the non-gate stages since the previous gate); silver (bronze rows
@@ -155,8 +155,8 @@ def json_safe(value):
 
 
 def run_one(spark, config, job, run_id: str, **extra) -> dict:
-    """Run a job through jobs.__main__.run_job; its figures (an `error` entry when it failed)."""
-    from jobs.__main__ import run_job
+    """Run a job through jobs.runner.run_job; its figures (an `error` entry when it failed)."""
+    from jobs.runner import run_job
 
     error = None
 
@@ -390,9 +390,9 @@ def main(argv=None) -> int:
                  "models.store": str(root / "mlflow"),   # the bench's own runs and registry, rebuilt with its lake
                  "generator.scale": args.scale, "generator.seed": args.seed}
     config = load_config(overrides=overrides)
-    from jobs.__main__ import ensure_landing
     from jobs.common.logs import setup_logging
     from jobs.common.results import new_run_id
+    from jobs.runner import ensure_landing
 
     setup_logging()
     faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 <pid>`: Python stacks to stderr
@@ -409,8 +409,8 @@ def main(argv=None) -> int:
         shutil.rmtree(config.paths.lake, ignore_errors=True)
         shutil.rmtree(root / "mlflow", ignore_errors=True)
 
-    from jobs.__main__ import start_gx_import
     from jobs.common.spark import build_spark
+    from jobs.runner import start_gx_import
 
     start_gx_import(registry.jobs_in_stages(selected))  # as `python -m jobs` does
     spark = build_spark(config, app_name="customer360-bench")

@@ -1,12 +1,12 @@
 """spark-submit's entry file: runs a `jobs` module exactly as `python -m` would.
 
     spark-submit [options] jobs/submit.py jobs run ingest_events --date 2026-11-21 --run-id ID
-    spark-submit [options] jobs/submit.py jobs.ops.maintenance compact --date 2026-11-21
+    spark-submit [options] jobs/submit.py jobs maintenance compact --date 2026-11-21
 
 is the same code path, with the same arguments, as
 
     python -m jobs run ingest_events --date 2026-11-21 --run-id ID
-    python -m jobs.ops.maintenance compact --date 2026-11-21
+    python -m jobs maintenance compact --date 2026-11-21
 
 spark-submit needs a file rather than a module; this is that file and nothing more. Airflow's
 tasks use it (dags/c360_dags/operators.py). Only modules of this project's `jobs` package can

@@ -13,10 +13,10 @@ offers: setup ## choose the next best offers from the latest scores into gold.ne
 	@$(JOBS) stage offers score_gate $(if $(DATE),--date $(DATE))
 
 mlflow: setup ## the MLflow UI on http://127.0.0.1:$(MLFLOW_PORT) over the project's store (runs, plots, champions)
-	@$(PY) -m jobs.models.ui --port $(MLFLOW_PORT)
+	@$(PY) -m jobs mlflow --port $(MLFLOW_PORT)
 
 models-check: setup ## validate models/*.yaml against the feature frame (no lake needed)
-	@$(PY) -m jobs.models.spec check
+	@$(PY) -m jobs check-models
 
 eval-models: setup ## each champion's holdout ROC AUC, and the offers' gain, against the generator's planted truth (the oracle)
 	@$(JOBS) eval-models

@@ -1,6 +1,6 @@
 """Callbacks recording failures (and run outcomes) in ops.pipeline_runs.
 
-Cheap and robust by construction: the callback spawns `python -m jobs.ops.pipeline_runs record
+Cheap and robust by construction: the callback spawns `python -m jobs runs record
 ...` (a JVM-free delta-rs append, about a second) with a timeout, logs what happened, and never
 raises: a broken recorder must not hide the task's own failure, nor fail a successful run.
 """
@@ -41,7 +41,7 @@ def record_command(**fields: Any) -> list[str]:
     """The recorder's command line for one row (fields named like the CLI options)."""
     from c360_dags.operators import project_python
 
-    cmd = [project_python(), "-m", "jobs.ops.pipeline_runs", "record"]
+    cmd = [project_python(), "-m", "jobs", "runs", "record"]
     for key, value in fields.items():
         if value is not None and value != "":
             cmd += [f"--{key.replace('_', '-')}", str(value)]

@@ -118,7 +118,7 @@ A failed gate stops every later stage. Built from `jobs/registry.py` (the Makefi
 {rows}
 
 - Backfill: `make backfill START=YYYY-MM-DD END=YYYY-MM-DD` (one run per day, in order, one at a time).
-- Failures and run outcomes: `ops.pipeline_runs` (`python -m jobs.ops.pipeline_runs show`).
+- Failures and run outcomes: `ops.pipeline_runs` (`python -m jobs runs show`).
 - Where Spark runs: the Airflow connection named in `airflow.spark_conn_id` (default `spark_c360`, `local[*]`).
 """
 
@@ -318,16 +318,16 @@ def build_maintenance_dag(config, settings: AirflowSettings, *, dag_id: str = MA
 `compact_lake` then `vacuum_lake`, over every Delta table under `{config.paths.lake}`
 (found when the task runs, so tables of later stages are included).
 VACUUM keeps the time-travel window: any version younger than it stays readable.
-By hand: `python -m jobs.ops.maintenance compact|vacuum [--dry-run]`.
+By hand: `python -m jobs maintenance compact|vacuum [--dry-run]`.
 """
     dag = _dag(dag_id, settings, schedule=settings.maintenance_schedule, doc_md=doc,
                description="Customer-360: Delta compaction and vacuum (time travel kept)")
     with dag:
         previous = None
         for task_id, action, description in MAINTENANCE_ACTIONS:
-            args = ["jobs.ops.maintenance", action, "--date", DATE_TEMPLATE, "--run-id", "{{ run_id }}"]
+            args = ["jobs", "maintenance", action, "--date", DATE_TEMPLATE, "--run-id", "{{ run_id }}"]
             doc_md = (f"### {task_id}\n\n{description}\n\nSame code path by hand:\n\n```\n"
-                      f"python -m jobs.ops.maintenance {action}\n```")
+                      f"python -m jobs maintenance {action}\n```")
             if task_factory is not None:
                 task = task_factory(task_id=task_id, module_args=args, settings=settings, doc_md=doc_md)
             else:

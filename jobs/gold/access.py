@@ -175,3 +175,10 @@ def shell(spark, config: Config, query: str | None = None) -> int:
             run_statement(spark, config, text.rstrip(";"))
         except (PipelineError, PySparkException) as exc:
             print(f"error: {first_line(exc)}")
+
+
+def cli(args, config: Config) -> int:
+    """`python -m jobs sql [-e STATEMENT]`."""
+    from jobs.runner import spark_for
+
+    return shell(spark_for(config), config, args.query)

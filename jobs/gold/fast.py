@@ -1,7 +1,7 @@
 """JVM-free SQL over the lake: delta-rs reads each Delta table, DuckDB runs the query.
 
-    python -m jobs.gold.fast "SELECT preferred_channel, count(*) FROM gold.customer_360 GROUP BY 1"
-    python -m jobs.gold.fast --format csv "SELECT * FROM gold.campaign_results" > results.csv
+    python -m jobs query "SELECT preferred_channel, count(*) FROM gold.customer_360 GROUP BY 1"
+    python -m jobs query --format csv "SELECT * FROM gold.campaign_results" > results.csv
 
 Same tables as the Spark shell (`make sql`): gold.* and non-restricted silver.*, under their
 <layer>.<entity> names, gated tables at their published version. Starts in well under a second (no Spark session), which suits notebooks
@@ -11,11 +11,10 @@ and one-off questions. `deltalake.DeltaTable(path).to_pyarrow_dataset()` registe
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from jobs.common.errors import PipelineError, first_line, report
+from jobs.common.errors import PipelineError, first_line
 from jobs.gold.access import analyst_tables, refuse_restricted, views_over
 
 
@@ -53,16 +52,12 @@ def query(sql: str, lake: str | Path | None = None, con=None):
     return con.execute(sql).df()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.gold.fast", description=__doc__.splitlines()[0])
-    parser.add_argument("sql", help="one SQL statement (DuckDB dialect)")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    parser.add_argument("--lake", help="lake folder (default: config paths.lake)")
-    args = parser.parse_args(argv)
+def cli(args, config) -> int:
+    """`python -m jobs query SQL [--format table|csv|json] [--lake DIR]`."""
     try:
-        df = query(args.sql, args.lake)
-    except PipelineError as exc:
-        return report(exc)
+        df = query(args.sql, args.lake or config.paths.lake)
+    except PipelineError:
+        raise
     except Exception as exc:  # noqa: BLE001 - DuckDB's own errors (syntax, unknown column): one line
         print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
@@ -77,7 +72,3 @@ def main(argv: list[str] | None = None) -> int:
             print(df.to_string(index=False))
         print(f"({len(df)} rows)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Execute notebooks against the lake, headless (nbclient), so they never rot.
 
-    python -m jobs.gold.notebooks notebooks/*.ipynb      # make notebooks
+    python -m jobs notebooks notebooks/*.ipynb      # make notebooks
 
 Each notebook runs in a fresh Python kernel started from the project root, with the lake of the
 current configuration (C360__PATHS__LAKE and friends are passed on). The executed copy, with its
@@ -11,11 +11,10 @@ outputs so their diffs stay readable. A failing cell fails the command with the 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from jobs.common.config import PROJECT_ROOT
-from jobs.common.errors import PipelineError, report
+from jobs.common.errors import PipelineError
 
 OUTPUT_DIR = PROJECT_ROOT / "data" / "notebooks"
 
@@ -52,19 +51,9 @@ def execute(path: str | Path, lake: str | Path | None = None, output_dir: Path |
     return nb
 
 
-def main(argv: list[str] | None = None) -> int:
-    paths = argv if argv is not None else sys.argv[1:]
-    if not paths:
-        print("usage: python -m jobs.gold.notebooks NOTEBOOK.ipynb ...", file=sys.stderr)
-        return 2
-    try:
-        for p in paths:
-            execute(p)
-            print(f"ok  {p} -> {OUTPUT_DIR / Path(p).name}")
-    except PipelineError as exc:
-        return report(exc)
+def cli(args, config) -> int:
+    """`python -m jobs notebooks NOTEBOOK...`."""
+    for p in args.notebooks:
+        execute(p)
+        print(f"ok  {p} -> {OUTPUT_DIR / Path(p).name}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ A condition is a Spark SQL boolean expression over customer_360 columns. A condi
 a column customer_360 does not have stops the run with the file, the segment, the unknown column
 and the closest column names. A condition that is NULL for a customer means "not a member".
 
-    python -m jobs.gold.segments check [FILE]     # validate a segments file, no lake needed
+    python -m jobs check-segments [FILE]          # validate a segments file, no lake needed
 
 Membership history (gold.segment_membership) is kept as validity intervals: one row per customer,
 segment and continuous stretch of membership, `valid_from_date` (first as-of date it held) to
@@ -26,7 +26,6 @@ import datetime as dt
 import difflib
 import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,33 +201,16 @@ def update_membership(spark: SparkSession, path: str, current: DataFrame, as_of:
     return {("opened" if r["_action"] == "open" else "closed"): int(r["count"]) for r in counts}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """python -m jobs.gold.segments check [FILE]: validate against customer_360's declared schema."""
-    import argparse
-
-    from jobs.common.config import load_config
+def cli(args, config) -> int:
+    """`python -m jobs check-segments [FILE]`: validate against customer_360's declared schema."""
     from jobs.common.contracts import table_schema
-    from jobs.common.errors import report
-    from jobs.common.spark import build_spark
     from jobs.common.tables import spark_schema
     from jobs.gold.settings import gold_settings
+    from jobs.runner import spark_for
 
-    parser = argparse.ArgumentParser(prog="python -m jobs.gold.segments")
-    parser.add_argument("command", choices=["check"])
-    parser.add_argument("file", nargs="?", help="segments file (default: config gold.segments_file)")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config()
-        path = Path(args.file) if args.file else gold_settings(config).segments_file
-        segments = load_segments(path)
-        spark = build_spark(config, app_name="customer360-segments")
-        validate_segments(spark, segments, spark_schema(table_schema("gold.customer_360")), path)
-    except PipelineError as exc:
-        return report(exc)
+    path = Path(args.file) if args.file else gold_settings(config).segments_file
+    segments = load_segments(path)
+    validate_segments(spark_for(config), segments, spark_schema(table_schema("gold.customer_360")), path)
     for s in segments:
         print(f"ok  {s.name:<28} {s.condition}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -195,3 +195,11 @@ def report(metrics: dict) -> str:
     ]
     lines += [f"    {c['customer_key']}  {c['people']}  {c['records']}" for c in metrics["largest_clusters"]]
     return "\n".join(lines)
+
+
+def cli(args, config: Config) -> int:
+    """`python -m jobs eval-identity`."""
+    from jobs.runner import spark_for
+
+    print(report(evaluate(spark_for(config), config)))
+    return 0

@@ -214,3 +214,13 @@ def offers_report(result: dict | None) -> str:
             f"planted gain chosen {result['policy_gain']:.1f}, oracle {result['oracle_gain']:.1f}, "
             f"random consented offer {result['random_gain']:.1f}: captures {result['captured']:.1%} "
             f"of the oracle's gain over random (goal: 80%)")
+
+
+def cli(args, config: Config) -> int:
+    """`python -m jobs eval-models`."""
+    from jobs.runner import spark_for
+
+    spark = spark_for(config)
+    print(report(evaluate(spark, config)))
+    print(offers_report(evaluate_offers(spark, config)))
+    return 0

@@ -14,14 +14,13 @@ features, the eligibility condition and the algorithm's parameters are checked a
 feature frame and estimator (`validate_specs`), and an unknown name stops with the file, the key
 and the closest names.
 
-    python -m jobs.models.spec check [FOLDER]     # validate every model file, no lake needed
+    python -m jobs check-models [FOLDER]          # validate every model file, no lake needed
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,32 +206,16 @@ def validate_specs(spark, specs: tuple[ModelSpec, ...], schemas: dict) -> None:
             raise ModelSpecError(f"{spec.where('algorithm.params')} {problem}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """python -m jobs.models.spec check [FOLDER]: validate the model files against the feature frame."""
-    import argparse
-
-    from jobs.common.config import load_config
-    from jobs.common.errors import report
-    from jobs.common.spark import build_spark
+def cli(args, config) -> int:
+    """`python -m jobs check-models [FOLDER]`: validate the model files against the feature frames."""
     from jobs.models.settings import model_settings
     from jobs.models.training import feature_schemas
+    from jobs.runner import spark_for
 
-    parser = argparse.ArgumentParser(prog="python -m jobs.models.spec")
-    parser.add_argument("command", choices=["check"])
-    parser.add_argument("folder", nargs="?", help="model folder (default: config models.specs_dir)")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config()
-        specs = load_specs(args.folder or model_settings(config).specs_dir)
-        spark = build_spark(config, app_name="customer360-models-check")
-        validate_specs(spark, specs, feature_schemas(spark, config, specs))
-    except PipelineError as exc:
-        return report(exc)
+    specs = load_specs(args.folder or model_settings(config).specs_dir)
+    spark = spark_for(config)
+    validate_specs(spark, specs, feature_schemas(spark, config, specs))
     for s in specs:
         print(f"ok  {s.name:<28} {s.target.description}, {s.horizon_days} days, {s.algorithm}, "
               f"{len(s.features)} features")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The MLflow UI on the project's tracking store: `make mlflow` (python -m jobs.models.ui).
+"""The MLflow UI on the project's tracking store: `make mlflow` (python -m jobs mlflow).
 
 Serves the configured store (config models.*; by default the SQLite database and artifact folder
 under data/mlflow/) on localhost, so the runs, their metrics and plots and the registered
@@ -7,13 +7,10 @@ champions are one browser tab away. `command()` is what tests start too.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from jobs.common.config import load_config
-from jobs.common.errors import PipelineError, report
 from jobs.models.settings import ModelSettings, model_settings
 
 
@@ -26,15 +23,9 @@ def command(settings: ModelSettings, host: str, port: int) -> list[str]:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.models.ui", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args(argv)
-    try:
-        settings = model_settings(load_config())
-    except PipelineError as exc:
-        return report(exc)
+def cli(args, config) -> int:
+    """`python -m jobs mlflow [--host H] [--port P]`: replaces this process with `mlflow server`."""
+    settings = model_settings(config)
     if settings.tracking_uri.startswith("sqlite:///") and not Path(settings.tracking_uri.removeprefix("sqlite:///")).is_file():
         print(f"note: no MLflow store yet at {settings.tracking_uri}; `make train` fills it", file=sys.stderr)
     print(f"MLflow UI on http://{args.host}:{args.port} (store {settings.tracking_uri}); Ctrl-C stops it",
@@ -42,7 +33,3 @@ def main(argv: list[str] | None = None) -> int:
     cmd = command(settings, args.host, args.port)
     os.execv(cmd[0], cmd)
     return 0   # not reached
-
-
-if __name__ == "__main__":
-    sys.exit(main())

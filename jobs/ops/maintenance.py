@@ -1,7 +1,7 @@
 """Delta housekeeping over every table of the lake: compaction, then VACUUM that keeps time travel.
 
-    python -m jobs.ops.maintenance compact [--table bronze.events ...] [--date D] [--run-id R]
-    python -m jobs.ops.maintenance vacuum  [--table ...] [--retention-days N] [--dry-run]
+    python -m jobs maintenance compact [--table bronze.events ...] [--date D] [--run-id R]
+    python -m jobs maintenance vacuum  [--table ...] [--retention-days N] [--dry-run]
 
 The weekly Airflow DAG `customer360_maintenance` runs `compact` then `vacuum` through spark-submit
 (jobs/submit.py), the same code path as these commands.
@@ -20,18 +20,15 @@ by later stages are maintained without a change here.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.common.config import Config, load_config
-from jobs.common.errors import ConfigError, JobError, PipelineError, report
-from jobs.common.logs import setup_logging
+from jobs.common.config import Config
+from jobs.common.errors import ConfigError, JobError
 from jobs.common.results import JobResult, new_run_id
 
 log = logging.getLogger(__name__)
@@ -138,30 +135,12 @@ def run(spark, config: Config, *, action: str, run_id: str, logical_date: dt.dat
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.ops.maintenance", description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("--config", help="YAML config (default config/pipeline.yaml or $C360_CONFIG)")
-    parser.add_argument("--table", action="append", dest="tables", help="layer.entity (repeatable; default: all)")
-    parser.add_argument("--retention-days", type=int, help="vacuum: time-travel window to keep (default from config)")
-    parser.add_argument("--dry-run", action="store_true", help="vacuum: only count what would be deleted")
-    parser.add_argument("--date", type=dt.date.fromisoformat, help="logical date (recorded only)")
-    parser.add_argument("--run-id", help="run id (default: generated)")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        config = load_config(args.config)
-        from jobs.common.spark import build_spark
+def cli(args, config: Config) -> int:
+    """`python -m jobs maintenance compact|vacuum [...]` (also the maintenance DAG's tasks)."""
+    from jobs.runner import spark_for
 
-        spark = build_spark(config)
-        result = run(spark, config, action=args.action, run_id=args.run_id or new_run_id(),
-                     logical_date=args.date, tables=args.tables, retention_days=args.retention_days,
-                     dry_run=args.dry_run)
-        log.info(result.line())
-        return 0
-    except PipelineError as exc:
-        return report(exc)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    result = run(spark_for(config), config, action=args.action, run_id=args.run_id or new_run_id(),
+                 logical_date=args.date, tables=args.tables, retention_days=args.retention_days,
+                 dry_run=args.dry_run)
+    log.info(result.line())
+    return 0

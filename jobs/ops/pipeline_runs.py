@@ -5,28 +5,24 @@ land even when Spark itself is what broke. So this module writes the Delta table
 (the `deltalake` package: no JVM, about a second) instead of a Spark session. Spark reads the
 table like any other (`ops.pipeline_runs` in `python -m jobs summary`).
 
-    python -m jobs.ops.pipeline_runs record --dag-id customer360_daily --run-id R --status failed \
+    python -m jobs runs record --dag-id customer360_daily --run-id R --status failed \
         --task-id ingest_events --logical-date 2026-11-21 --try-number 3 --error "..."
-    python -m jobs.ops.pipeline_runs show [--limit 20]
+    python -m jobs runs show [--limit 20]
 
 The schema, with a description per column, is schemas/ops/pipeline_runs.yaml.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
-import os
 import socket
-import sys
 import time
 from typing import Any
 
-from jobs.common.config import Config, load_config
+from jobs.common.config import Config
 from jobs.common.contracts import table_schema
-from jobs.common.errors import JobError, PipelineError
-from jobs.common.logs import setup_logging
+from jobs.common.errors import JobError
 
 log = logging.getLogger(__name__)
 
@@ -137,60 +133,21 @@ def read(config: Config):
     return DeltaTable(uri).to_pyarrow_table()
 
 
-def _timestamp(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.ops.pipeline_runs",
-                                     description="Record or show orchestrator outcomes (ops.pipeline_runs)")
-    parser.add_argument("--config", help="YAML config (default config/pipeline.yaml or $C360_CONFIG)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rec = sub.add_parser("record", help="append one row")
-    rec.add_argument("--dag-id", required=True)
-    rec.add_argument("--run-id", required=True)
-    rec.add_argument("--status", required=True, choices=STATUSES)
-    rec.add_argument("--task-id")
-    rec.add_argument("--logical-date", type=lambda s: _timestamp(s).date() if "T" in s else dt.date.fromisoformat(s))
-    rec.add_argument("--try-number", type=int)
-    rec.add_argument("--error")
-    rec.add_argument("--started-at", type=_timestamp)
-    rec.add_argument("--ended-at", type=_timestamp)
-    rec.add_argument("--log-url")
-    show = sub.add_parser("show", help="print the latest rows")
-    show.add_argument("--limit", type=int, default=20)
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        config = load_config(args.config)
-        if args.command == "record":
-            row = make_row(dag_id=args.dag_id, run_id=args.run_id, status=args.status,
-                           task_id=args.task_id, logical_date=args.logical_date,
-                           try_number=args.try_number, error=args.error,
-                           started_at=args.started_at, ended_at=args.ended_at, log_url=args.log_url)
-            record(config, [row])
-            log.info("%s: recorded %s %s %s", TABLE, args.dag_id, args.task_id or "(run)", args.status)
-            return 0
-        table = read(config)
-        if table is None:
-            print(f"{TABLE}: nothing recorded yet")
-            return 0
-        rows = sorted(table.to_pylist(), key=lambda r: r["recorded_at"], reverse=True)[:args.limit]
-        for r in rows:
-            print(f"{r['recorded_at']:%Y-%m-%d %H:%M:%S}  {r['dag_id']:<24} {r['run_id']:<44} "
-                  f"{r['task_id'] or '(run)':<22} {r['status']:<13} {(r['error'] or '')[:80]}")
+def cli(args, config: Config) -> int:
+    """`python -m jobs runs record ...` (Airflow's callbacks) and `python -m jobs runs show`."""
+    if args.action == "record":
+        row = make_row(dag_id=args.dag_id, run_id=args.run_id, status=args.status, task_id=args.task_id,
+                       logical_date=args.logical_date, try_number=args.try_number, error=args.error,
+                       started_at=args.started_at, ended_at=args.ended_at, log_url=args.log_url)
+        record(config, [row])
+        log.info("%s: recorded %s %s %s", TABLE, args.dag_id, args.task_id or "(run)", args.status)
         return 0
-    except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    code = main()
-    # delta-rs and Arrow background threads can abort the interpreter's teardown (SIGABRT, exit
-    # 134, "terminate called without an active exception": delta-io/delta-rs#2184) after the
-    # work succeeded. Flush, then leave without the teardown so the exit code tells the truth.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    table = read(config)
+    if table is None:
+        print(f"{TABLE}: nothing recorded yet")
+        return 0
+    rows = sorted(table.to_pylist(), key=lambda r: r["recorded_at"], reverse=True)[:args.limit]
+    for r in rows:
+        print(f"{r['recorded_at']:%Y-%m-%d %H:%M:%S}  {r['dag_id']:<24} {r['run_id']:<44} "
+              f"{r['task_id'] or '(run)':<22} {r['status']:<13} {(r['error'] or '')[:80]}")
+    return 0

@@ -1,14 +1,14 @@
 """Great Expectations, file mode: one validation of a whole suite against one Spark DataFrame.
 
 The GX project lives in `gx/` (all of it generated: expectations/*.yaml is the reviewed source).
-Validation results are stored there, so `python -m jobs.quality.docs` can build Data Docs from
+Validation results are stored there, so `python -m jobs docs` can build Data Docs from
 the last gate runs. Parallel jobs (Airflow tasks) share the folder: every write to it happens under
 a file lock, and a change to great_expectations.yml (a table's first asset) is made on a copy
 re-read under that lock.
 
 A gate validates several tables: a GxSession opens the context once for all of them. GX takes
 seconds to import; `preload()` starts that import in a background thread. `python -m jobs` calls it
-before the JVM starts when a gate will run (jobs.__main__.start_gx_import); a GxSession calls it for
+before the JVM starts when a gate will run (jobs.runner.start_gx_import); a GxSession calls it for
 any other caller, so the gate's first Spark work (reading batches, its SQL checks) runs meanwhile.
 """
 

@@ -218,7 +218,7 @@ def test_maintenance_dag(dagbag):
     dag = dagbag.dags[MAINTENANCE]
     assert dag.catchup is False and dag.max_active_runs == 1
     assert [t.task_id for t in dag.topological_sort()] == ["compact_lake", "vacuum_lake"]
-    assert dag.get_task("vacuum_lake").application_args[:2] == ["jobs.ops.maintenance", "vacuum"]
+    assert dag.get_task("vacuum_lake").application_args[:3] == ["jobs", "maintenance", "vacuum"]
     assert "time-travel" in dag.get_task("vacuum_lake").doc_md
 
 

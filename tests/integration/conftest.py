@@ -9,12 +9,12 @@ import shutil
 
 import pytest
 
-from jobs.__main__ import run_stage
 from jobs.bronze import ingest
 from jobs.generate import generate
 from jobs.generate.contract import GENERATED_SOURCES
 from jobs.identity import resolve
 from jobs.quality import gate
+from jobs.runner import run_stage
 from jobs.silver import conform
 from tests.conftest import make_config
 

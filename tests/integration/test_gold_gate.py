@@ -12,13 +12,13 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs import registry
-from jobs.__main__ import run_job
 from jobs.common.publication import publications, reset_to_published
 from jobs.common.tables import commits_tagged, latest_version
 from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.gold import access, fast
 from jobs.quality import GateFailed
 from jobs.quality import gate as gates
+from jobs.runner import run_job
 from tests.conftest import make_config
 from tests.integration.conftest import END, GOLD_RUN, copy_lake
 

@@ -142,7 +142,7 @@ def test_segment_history_and_watermarks(spark, lake):
 def test_gold_runs_when_only_some_sources_are_enabled(spark, tmp_path):
     """Only events enabled: identity still writes customers and touchpoints; the tables of the
     other sources may not exist, and every gold job must still run (they contribute nothing)."""
-    from jobs.__main__ import run_stage
+    from jobs.runner import run_stage
 
     config = make_config(tmp_path)
     _append(spark, config, "silver.customers", [customer("A", T(2026, 1, 1), None, anonymous_id=1)])

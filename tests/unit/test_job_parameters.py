@@ -7,8 +7,8 @@ import inspect
 import pytest
 
 from jobs import registry
-from jobs.__main__ import run_job
 from jobs.common.errors import JobError
+from jobs.runner import run_job
 from tests.conftest import make_config
 
 RUNNER_PARAMETERS = {"run_id", "logical_date", "full_rebuild"}
