@@ -113,6 +113,13 @@ ident AS (
          coalesce(identifier_counts['email'], 0)::INT AS email_count,
          coalesce(identifier_counts['phone'], 0)::INT AS phone_count
   FROM silver_customers WHERE first_seen_at IS NULL OR first_seen_at < {end}),
+housed AS (
+  SELECT customer_key, household_hash,
+         count(*) OVER (PARTITION BY household_hash)::INT AS household_size,
+         max(birth_year) OVER (PARTITION BY household_hash)::INT AS household_youngest_birth_year
+  FROM silver_customers
+  WHERE (first_seen_at IS NULL OR first_seen_at < {end}) AND household_hash IS NOT NULL),
+household AS (SELECT customer_key, household_size, household_youngest_birth_year FROM housed),
 consent_latest AS (
   SELECT customer_key, purpose, channel,
          arg_max_null(status, (occurred_at, consent_event_id)) AS status, max(occurred_at) AS changed_at
@@ -245,7 +252,7 @@ campaigns AS (
   GROUP BY customer_key),
 joined AS (
   SELECT * FROM ident
-  LEFT JOIN consent USING (customer_key) LEFT JOIN value USING (customer_key) LEFT JOIN rfm USING (customer_key)
+  LEFT JOIN household USING (customer_key) LEFT JOIN consent USING (customer_key) LEFT JOIN value USING (customer_key) LEFT JOIN rfm USING (customer_key)
   LEFT JOIN overall USING (customer_key) LEFT JOIN by_channel USING (customer_key)
   LEFT JOIN by_hour USING (customer_key) LEFT JOIN sessions USING (customer_key)
   LEFT JOIN calls USING (customer_key) LEFT JOIN campaigns USING (customer_key))

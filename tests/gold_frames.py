@@ -61,8 +61,9 @@ def item(order_id, index, category, seat=None) -> dict:
 FIRST_SEEN = T(2026, 1, 1)
 
 
-def customer(key, first_seen=FIRST_SEEN, crm_id=None, **counts) -> dict:
+def customer(key, first_seen=FIRST_SEEN, crm_id=None, *, household=None, birth_year=None, **counts) -> dict:
     ids = {"customer_id": 1 if crm_id else 0, "anonymous_id": 0, "email": 0, "phone": 0, **counts}
     return {"customer_key": key, "primary_customer_id": crm_id, "customer_ids": [crm_id] if crm_id else None,
             "is_member": crm_id is not None, "identifier_counts": {k: v for k, v in ids.items() if v},
-            "first_seen_at": first_seen, "last_seen_at": first_seen}
+            "first_seen_at": first_seen, "last_seen_at": first_seen, "household_hash": household,
+            "birth_year": birth_year}

@@ -32,8 +32,8 @@ from pyspark.sql import functions as F
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, read_table, table_exists
-from jobs.gold.common import default_as_of, merge_state, to_schema, upto
+from jobs.common.tables import ensure_table, merge_state, read_table, table_exists
+from jobs.gold.common import default_as_of, to_schema, upto
 
 JOB = "gold_campaign_results"
 TABLE = "gold.campaign_results"

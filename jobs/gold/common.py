@@ -9,16 +9,12 @@ jobs.common.watermarks).
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import MapType
 
 from jobs.common.contracts import TableSchema
-
-log = logging.getLogger(__name__)
 
 # Touchpoints the customer started (a visit, a call, a purchase): the base of preferences.
 INBOUND_TYPES = ("page", "screen", "track", "order", "call")
@@ -113,50 +109,6 @@ def to_schema(rows: DataFrame, schema: TableSchema, run_id: str, run_column: str
         value = F.lit(run_id) if c.name == run_column else F.col(c.name)
         cols.append(value.cast(c.type).alias(c.name))
     return rows.select(*cols)
-
-
-def comparable(col: Column, is_map: bool) -> Column:
-    """Maps cannot be compared in Spark; their JSON (entries in key order) can."""
-    return F.to_json(F.map_from_entries(F.array_sort(F.map_entries(col)))) if is_map else col
-
-
-def merge_state(spark: SparkSession, path: str, state: DataFrame, keys: Sequence[str], *,
-                run_column: str = "_gold_run_id", scope: Column | None = None,
-                stamps: Sequence[str] = ()) -> dict:
-    """Make the table (or the part of it `scope` selects) equal to `state`, rewriting only what
-    differs: changed rows are updated, new ones inserted, rows `state` no longer holds deleted.
-
-    Idempotent: merging the same state twice changes nothing the second time. `stamps` are
-    columns that say when a row was made (scored_at): like the run column, a difference in them
-    alone leaves the row as it was, so a re-run keeps the first stamp.
-
-    A column of `state` the table lacks (one just declared) is added by this MERGE, in the same
-    commit as its values: readers never see it empty, and a crash before leaves it missing.
-    """
-    from delta.tables import DeltaTable
-
-    table = DeltaTable.forPath(spark, path)
-    existing = set(table.toDF().columns)
-    added = [c for c in state.columns if c not in existing]
-    maps = {f.name for f in state.schema.fields if isinstance(f.dataType, MapType)}
-    compared = [c for c in state.columns if c not in (*keys, run_column, *stamps, *added)]
-    cond = F.lit(True)
-    for k in keys:
-        cond = cond & (F.col(f"t.`{k}`") == F.col(f"s.`{k}`"))
-    changed = F.lit(bool(added))    # a new column changes every row
-    for c in compared:
-        changed = changed | ~comparable(F.col(f"s.`{c}`"), c in maps).eqNullSafe(
-            comparable(F.col(f"t.`{c}`"), c in maps))
-    merge = table.alias("t").merge(state.alias("s"), cond)
-    if added:
-        log.info("%s: adding column(s) %s", path, ", ".join(added))
-        merge = merge.withSchemaEvolution()
-    metrics = (merge.whenMatchedUpdateAll(condition=changed)
-               .whenNotMatchedInsertAll()
-               .whenNotMatchedBySourceDelete(condition=scope)
-               .execute().collect())
-    row = metrics[0].asDict() if metrics else {}
-    return {k: int(row.get(f"num_{k}_rows", 0)) for k in ("inserted", "updated", "deleted")}
 
 
 def union_all(frames: Iterable[DataFrame]) -> DataFrame:

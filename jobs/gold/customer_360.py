@@ -39,17 +39,23 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError, first_line
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, latest_version, read_table, spark_schema, table_exists
+from jobs.common.tables import (
+    comparable,
+    ensure_table,
+    latest_version,
+    merge_state,
+    read_table,
+    spark_schema,
+    table_exists,
+)
 from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.gold.common import (
     ENGAGED_ACTIONS,
     PAGE_TYPES,
     as_of_end,
-    comparable,
     default_as_of,
     in_last_days,
     is_inbound,
-    merge_state,
     sessionise,
     to_eur,
     to_schema,
@@ -89,13 +95,19 @@ INPUTS = {
 
 @dataclass(frozen=True)
 class Silver:
-    """The silver frames customer_360 reads (any subset of rows: all, or the touched customers')."""
+    """The silver frames customer_360 reads (any subset of rows: all, or the touched customers').
+    `everyone`: every customer, whatever the subset: a household counts all who live there."""
     customers: DataFrame
     touchpoints: DataFrame
     order_items: DataFrame
     calls: DataFrame
     campaign_events: DataFrame
     consents: DataFrame
+    everyone: DataFrame | None = None
+
+    def __post_init__(self):
+        if self.everyone is None:
+            object.__setattr__(self, "everyone", self.customers)
 
     def frames(self) -> dict[str, DataFrame]:
         """silver table name -> frame, in INPUTS order."""
@@ -127,6 +139,30 @@ def identity(customers: DataFrame, as_of: dt.date) -> DataFrame:
                     count("email").alias("email_count"), count("phone").alias("phone_count")))
 
 
+# --- household ----------------------------------------------------------------------------------
+
+def households(everyone: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per customer with an address: the customers living there as of the date (itself included)
+    and the birth year of the youngest of them (a parent's grown children show as a gap)."""
+    present = everyone.where((F.col("first_seen_at").isNull() | (F.col("first_seen_at") < as_of_end(as_of)))
+                             & F.col("household_hash").isNotNull())
+    homes = present.groupBy("household_hash").agg(
+        F.count(F.lit(1)).cast("int").alias("household_size"),
+        F.max("birth_year").alias("household_youngest_birth_year"))
+    return present.select("customer_key", "household_hash").join(homes, "household_hash").drop("household_hash")
+
+
+def with_household_mates(keys: DataFrame, customers: DataFrame, homes: DataFrame | None = None) -> DataFrame:
+    """`keys` and every customer sharing a household with one of them (or living in `homes`, the
+    household_hash of rows that changed: a customer who moved out changes the old home's size)."""
+    touched_homes = customers.join(keys, "customer_key", "left_semi").select("household_hash")
+    if homes is not None:
+        touched_homes = touched_homes.unionByName(homes.select("household_hash"))
+    touched_homes = touched_homes.where(F.col("household_hash").isNotNull()).distinct()
+    mates = customers.join(touched_homes, "household_hash", "left_semi").select("customer_key")
+    return keys.unionByName(mates).distinct()
+
+
 # --- consent ------------------------------------------------------------------------------------
 
 def consent_state(consents: DataFrame, as_of: dt.date) -> DataFrame:
@@ -150,7 +186,8 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
     or refunded), so a later refund does not rewrite an earlier as-of date. Out: order_id,
     customer_key, channel, placed_at, purchase_date, status, amount_eur, has_flight,
     has_extra_bag, window_seats, aisle_seats, categories (its items' distinct categories, sorted),
-    passengers (the flight item's quantity; null without a flight). Models read the last two.
+    passengers (the flight item's quantity; null without a flight), cabin (the flight's). Models
+    read the last three.
     """
     latest = F.struct("occurred_at", "touchpoint_id")
     orders = (upto(touchpoints.where((F.col("source") == "orders") & F.col("order_id").isNotNull()), as_of)
@@ -166,7 +203,8 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
         F.max(F.col("category") == "extra_bag").alias("has_extra_bag"),
         *[F.sum((F.col("seat") == s).cast("int")).alias(f"{s}_seats") for s in SEATS],
         F.array_sort(F.collect_set("category")).alias("categories"),
-        F.max(F.when(F.col("category") == "flight", F.col("quantity"))).alias("passengers"))
+        F.max(F.when(F.col("category") == "flight", F.col("quantity"))).alias("passengers"),
+        F.max(F.when(F.col("category") == "flight", F.get_json_object("attributes", "$.cabin"))).alias("cabin"))
     return (orders.where(F.col("customer_key").isNotNull()).join(items, "order_id", "left")
             .select("order_id", "customer_key", "channel", "placed_at",
                     F.to_date("placed_at").alias("purchase_date"), "status",
@@ -175,7 +213,7 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
                     F.coalesce("has_extra_bag", F.lit(False)).alias("has_extra_bag"),
                     *[F.coalesce(f"{s}_seats", F.lit(0)).alias(f"{s}_seats") for s in SEATS],
                     F.coalesce("categories", F.array().cast("array<string>")).alias("categories"),
-                    "passengers"))
+                    "passengers", "cabin"))
 
 
 def value(orders: DataFrame, as_of: dt.date) -> DataFrame:
@@ -317,6 +355,7 @@ def build_customer_360(silver: Silver, as_of: dt.date, settings: GoldSettings) -
     """Every customer_360 column but `segments` and `_gold_run_id`, one row per customer (pure)."""
     orders = order_states(silver.touchpoints, silver.order_items, as_of, settings.fx_to_eur)
     out = (identity(silver.customers, as_of)
+           .join(households(silver.everyone, as_of), "customer_key", "left")
            .join(consent_state(silver.consents, as_of), "customer_key", "left")
            .join(value(orders, as_of), "customer_key", "left")
            .join(rfm(orders, as_of), "customer_key", "left")
@@ -391,7 +430,7 @@ def changed_rows(spark: SparkSession, path: str, since: int, until: int) -> Data
 def touched_keys(spark: SparkSession, paths: dict[str, str], since: dict[str, int], until: dict[str, int],
                  frames: dict[str, DataFrame], prev_as_of: dt.date, as_of: dt.date) -> DataFrame | None:
     """customer_keys whose row may differ from the last run's; None when only a rebuild can tell."""
-    parts = []
+    parts, moved_homes = [], None
     for table, time_col in INPUTS.items():
         if since[table] == until[table]:
             pass
@@ -404,13 +443,16 @@ def touched_keys(spark: SparkSession, paths: dict[str, str], since: dict[str, in
                 parts.append(tps.join(rows.select("order_id"), "order_id", "left_semi").select("customer_key"))
             else:
                 parts.append(rows.select("customer_key"))
+                if table == "silver.customers" and "household_hash" in rows.columns:
+                    moved_homes = rows.select("household_hash")
         if time_col is not None:
             ranges = moved_days(prev_as_of, as_of)
             if ranges:
                 parts.append(keys_active_on(frames[table], time_col, ranges))
     if not parts:
         return frames["silver.customers"].select("customer_key").limit(0)
-    return union_all(parts).where(F.col("customer_key").isNotNull()).distinct()
+    keys = union_all(parts).where(F.col("customer_key").isNotNull()).distinct()
+    return with_household_mates(keys, frames["silver.customers"], moved_homes)
 
 
 # --- the job ------------------------------------------------------------------------------------

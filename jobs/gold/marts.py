@@ -29,13 +29,12 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, read_table, table_exists
+from jobs.common.tables import ensure_table, merge_state, read_table, table_exists
 from jobs.gold.common import (
     ENGAGED_ACTIONS,
     ORDER_COMPLETED_EVENT,
     default_as_of,
     is_inbound,
-    merge_state,
     sessionise,
     to_eur,
     to_schema,

@@ -28,8 +28,8 @@ from jobs import registry
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.results import JobResult
-from jobs.common.tables import ensure_table, read_table, table_exists
-from jobs.gold.common import default_as_of, merge_state, to_schema
+from jobs.common.tables import ensure_table, merge_state, read_table, table_exists
+from jobs.gold.common import default_as_of, to_schema
 from jobs.gold.settings import AlertSettings, gold_settings
 
 JOB = "gold_service_alerts"

@@ -23,7 +23,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import ensure_table
+from jobs.common.tables import ensure_table, merge_state
 from jobs.identity.attach import ATTRIBUTED, attach_keys, changed_nodes
 from jobs.identity.customers import build_customers
 from jobs.identity.graph import connected_components
@@ -159,7 +159,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     moved = graph.select("node") if full_rebuild else changed_nodes(previous_graph, graph)
     attributed = {t: attach_keys(spark, paths[t], col, graph, moved) for t, col in ATTRIBUTED.items()}
     customers = build_customers(graph, _load(spark, paths["silver.crm_records"]),
-                                _load(spark, paths["silver.customer_pii"]).where(F.col("source") == "events"), secret)
+                                _load(spark, paths["silver.customer_pii"]), secret)
     customer_counts = _merge_customers(spark, paths["silver.customers"], customers, run_id)
 
     counts = {r["event"]: r["n"] for r in events.groupBy("event").agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -207,19 +207,7 @@ def _write_rejections(spark, path: str, shared: DataFrame, ambiguous: DataFrame,
 
 
 def _merge_customers(spark, path: str, customers: DataFrame, run_id: str) -> dict:
-    from delta.tables import DeltaTable
-
     columns = [c.name for c in table_schema("silver.customers").columns if c.name != "_silver_run_id"]
     rows = customers.select(*columns).withColumn("_silver_run_id", F.lit(run_id))
-    changed = F.lit(False)
-    for c in columns:
-        s_col, t_col = F.col(f"s.{c}"), F.col(f"t.{c}")
-        if c == "identifier_counts":   # maps do not compare in Spark; their JSON (sorted entries) does
-            s_col, t_col = F.to_json(s_col), F.to_json(t_col)
-        changed = changed | ~s_col.eqNullSafe(t_col)
-    m = (DeltaTable.forPath(spark, path).alias("t").merge(rows.alias("s"), "t.customer_key = s.customer_key")
-         .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll()
-         .whenNotMatchedBySourceDelete().execute().first())
-    total = _load(spark, path).count()
-    return {"total": total, "inserted": m["num_inserted_rows"], "updated": m["num_updated_rows"],
-            "deleted": m["num_deleted_rows"]}
+    merged = merge_state(spark, path, rows, ["customer_key"], run_column="_silver_run_id")
+    return {"total": _load(spark, path).count(), **merged}

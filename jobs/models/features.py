@@ -47,7 +47,8 @@ def category_column(category: str) -> str:
 
 def category_history(orders: DataFrame, cutoff: dt.date, categories: tuple[str, ...]) -> DataFrame:
     """Per customer: completed orders holding each category, their share of completed orders,
-    passengers per flight, the share booked offline, orders in the last 30 and 90 days (pure).
+    passengers per flight, the share of flights in business cabin, the share booked offline, orders
+    in the last 30 and 90 days (pure).
 
     orders: `order_states` as of the cutoff (orders placed by then, status as of then)."""
     done = orders.where(F.col("status") == "completed")
@@ -58,6 +59,8 @@ def category_history(orders: DataFrame, cutoff: dt.date, categories: tuple[str, 
         *per_category,
         F.avg("passengers").alias("avg_passengers"),
         F.max("passengers").alias("max_passengers"),
+        F.avg(F.when(F.col("cabin").isNotNull(), (F.col("cabin") == "business").cast("double")))
+        .alias("business_cabin_share"),
         F.avg(F.col("channel").isin(*OFFLINE_CHANNELS).cast("double")).alias("offline_order_share"),
         *[F.sum(in_last_days(F.col("purchase_date"), cutoff, w).cast("long")).alias(f"orders_{w}d")
           for w in (30, 90)])
@@ -86,6 +89,7 @@ def customer_features(silver: Silver, cutoff: dt.date, settings: GoldSettings,
     out = (c360.join(history, "customer_key", "left").join(birth_years, "customer_key", "left")
            .withColumn("cutoff_date", F.lit(cutoff))
            .withColumn("age", F.year(F.lit(cutoff)) - F.col("birth_year"))
+           .withColumn("household_youngest_age", F.year(F.lit(cutoff)) - F.col("household_youngest_birth_year"))
            .withColumn("tier_rank", F.coalesce(F.try_element_at(tier, F.lower("loyalty_tier")), F.lit(0)))
            .withColumn("days_since_first_seen", _days_since("first_seen_at", cutoff))
            .withColumn("days_since_last_seen", _days_since("last_seen_at", cutoff))

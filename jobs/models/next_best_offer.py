@@ -24,8 +24,8 @@ from jobs.common.contracts import table_schema
 from jobs.common.errors import JobError
 from jobs.common.publication import input_version
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import ensure_table, latest_version, read_table, table_exists
-from jobs.gold.common import merge_state, to_schema
+from jobs.common.tables import ensure_table, latest_version, merge_state, read_table, table_exists
+from jobs.gold.common import to_schema
 from jobs.gold.customer_360 import order_states
 from jobs.gold.settings import gold_settings
 from jobs.models import offers

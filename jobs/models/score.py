@@ -25,8 +25,8 @@ from pyspark.sql import functions as F
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import ensure_table
-from jobs.gold.common import default_as_of, merge_state, to_schema, union_all
+from jobs.common.tables import ensure_table, merge_state
+from jobs.gold.common import default_as_of, to_schema, union_all
 from jobs.gold.customer_360 import open_silver
 from jobs.gold.settings import gold_settings
 from jobs.models import lifetime_value, tracking

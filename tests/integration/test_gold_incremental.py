@@ -52,7 +52,9 @@ def lake(spark, tmp_path_factory):
         "E": [tp("E", T(2026, 1, 31, 9), anonymous_id="de"), tp("E", T(2026, 1, 31, 9, 5), anonymous_id="de")],
         "F": [tp("F", T(2026, 1, 5, 9), anonymous_id="df"), *order_tps("F", "of1", T(2026, 1, 5, 9), 70.0)],
     }
-    _append(spark, config, "silver.customers", [customer(k, T(2026, 1, 1), f"C{k}", anonymous_id=1)
+    homes = {"A": "h1", "F": "h1"}   # A and F live together
+    _append(spark, config, "silver.customers", [customer(k, T(2026, 1, 1), f"C{k}", anonymous_id=1,
+                                                         household=homes.get(k), birth_year=1980)
                                                  for k in touchpoints])
     _append(spark, config, "silver.touchpoints", [r for rows in touchpoints.values() for r in rows])
     _append(spark, config, "silver.order_items", [item("oa1", 0, "flight"), item("ob1", 0, "flight"),
@@ -78,6 +80,8 @@ def lake(spark, tmp_path_factory):
         DeltaTable.forPath(spark, str(config.paths.table(table))).update(
             F.col("customer_key") == "B", {"customer_key": F.lit("C")})
     DeltaTable.forPath(spark, str(config.paths.table("silver.customers"))).delete(F.col("customer_key") == "B")
+    _append(spark, config, "silver.customers", [                    # G moves in with A and F
+        customer("G", T(2026, 3, 2), "CG", anonymous_id=1, household="h1", birth_year=2005)])
 
     second = c360.run(spark, config, run_id="run-2", logical_date=D2)
     incremental = _rows(spark, config)
@@ -97,12 +101,12 @@ def test_first_run_is_a_full_build(lake):
 def test_incremental_recomputes_only_touched_customers(lake):
     _, _, _, second, incremental, run_ids, *_ = lake
     assert second.details["mode"] == "incremental"
-    # A (new order), C (gained B's rows), D (late event), E (session left the window); B merged away.
-    # The merge rewrote files holding every customer's rows: rows merely copied do not count.
-    assert second.rows_in == 5                                  # touched keys: A, B, C, D, E
+    # A (new order), C (gained B's rows), D (late event), E (session left the window); B merged away;
+    # G is new, and F shares its household. The merge rewrote files holding every customer's rows:
+    # rows merely copied do not count.
+    assert second.rows_in == 7                                  # touched keys: A, B, C, D, E, F, G
     assert "B" not in incremental and second.details["deleted"] == 1
-    # F was not recomputed, only its as-of columns moved on (every row's as_of_date changes)
-    assert second.details["updated"] == 5
+    assert (second.details["updated"], second.details["inserted"]) == (5, 1)
 
 
 def test_a_rerun_with_nothing_new_changes_nothing(lake):
@@ -119,6 +123,8 @@ def test_incremental_values_follow_the_changes(lake):
     assert d["page_views_30d"] == before["D"]["page_views_30d"] + 1
     assert e["sessions_30d"] == 0
     assert incremental["F"]["as_of_date"] == D2 and incremental["F"]["rfm_t_days"] == 57
+    assert before["F"]["household_size"] == 2 and before["C"]["household_size"] is None
+    assert (incremental["F"]["household_size"], incremental["F"]["household_youngest_birth_year"]) == (3, 2005)
 
 
 def test_incremental_equals_full_rebuild(lake):

@@ -182,3 +182,21 @@ def test_to_eur_leaves_unknown_currencies_without_value(spark):
     df = spark.createDataFrame([(10.0, "EUR"), (10.0, "gbp"), (10.0, "JPY")], "a double, c string")
     got = [r.v for r in df.select(to_eur(F.col("a"), F.col("c"), FX).alias("v")).collect()]
     assert got == [10.0, 11.7, None]
+
+
+def test_households_count_who_lives_there_as_of_the_date(spark):
+    everyone = frame(spark, "silver.customers", [
+        customer("A", T(2026, 1, 1), household="h1", birth_year=1980),
+        customer("B", T(2026, 1, 2), household="h1", birth_year=2004),
+        customer("C", T(2026, 2, 5), household="h1", birth_year=2010),    # arrives after the date
+        customer("D", T(2026, 1, 3), household="h2", birth_year=1990),
+        customer("E", T(2026, 1, 3))])                                    # no address: no household
+    got = {r.customer_key: (r.household_size, r.household_youngest_birth_year)
+           for r in c360.households(everyone, AS_OF).collect()}
+    assert got == {"A": (2, 2004), "B": (2, 2004), "D": (1, 1990)}
+    keys = spark.createDataFrame([("A",)], "customer_key string")
+    mates = c360.with_household_mates(keys, everyone)
+    assert sorted(r.customer_key for r in mates.collect()) == ["A", "B", "C"]
+    moved_out = spark.createDataFrame([("h2",)], "household_hash string")   # a row that changed lived in h2
+    assert sorted(r.customer_key for r in c360.with_household_mates(keys, everyone, moved_out).collect()) == [
+        "A", "B", "C", "D"]

@@ -163,3 +163,30 @@ def test_a_split_keeps_the_key_with_its_anchor_and_records_the_new_one(spark):
     events = {(r.event, r.customer_key, r.related_key, r.nodes) for r in
               key_events(assigned, previous, new_graph, registry.select("customer_key"), "run-3").collect()}
     assert events == {("created", keys["g2"], None, None), ("split", keys["g2"], "K_A", 2)}
+
+
+def test_customers_sharing_an_address_share_a_household_and_nobody_sees_it(spark):
+    from jobs.identity.customers import build_customers
+    from tests.gold_frames import T, frame
+
+    seen = T(2026, 1, 1)
+    graph = spark.createDataFrame(
+        [(f"customer_id:{k}", "customer_id", k, seen, seen) for k in ("A", "B", "C", "D")],
+        "node string, node_type string, customer_key string, first_seen_at timestamp, last_seen_at timestamp")
+    crm = frame(spark, "silver.crm_records", [
+        {"customer_id": k, "customer_key": k, "loyalty_tier": "blue", "created_at": seen, "updated_at": seen}
+        for k in ("A", "B", "C", "D")])
+
+    def pii(key, source, street, postal="10115", at=seen):
+        return {"profile_node": f"{source}:{key}", "source": source, "customer_key": key, "street": street,
+                "postal_code": postal, "country": "DE", "observed_at": at}
+    profiles = frame(spark, "silver.customer_pii", [
+        pii("A", "crm", "Hauptstr. 12"), pii("B", "crm", "hauptstrasse 12"),       # one address, two spellings
+        pii("B", "events", "Gartenweg 3", at=T(2026, 1, 5)),                      # later web traits: CRM wins
+        pii("C", "crm", "Hauptstr. 12", postal="80331"),                          # same street, another town
+        pii("D", "crm", None)])
+    homes = {r.customer_key: r.household_hash for r in
+             build_customers(graph, crm, profiles, b"secret").collect()}
+    assert homes["A"] == homes["B"] and len(homes["A"]) == 32
+    assert homes["C"] not in (None, homes["A"]) and homes["D"] is None
+    assert "hauptstr" not in homes["A"].lower()

@@ -23,8 +23,9 @@ CUTOFF = D(2026, 3, 10)
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
-def _silver(spark, touchpoints, items, calls=(), campaigns=(), consents=()) -> Silver:
-    customers = [customer("A", crm_id="C1"), customer("B", crm_id="C2")]
+def _silver(spark, touchpoints, items, calls=(), campaigns=(), consents=(), newcomers=()) -> Silver:
+    customers = [customer("A", crm_id="C1", household="h1", birth_year=1980),
+                 customer("B", crm_id="C2", household="h1", birth_year=1982), *newcomers]
     return Silver(frame(spark, "silver.customers", customers), frame(spark, "silver.touchpoints", touchpoints),
                   frame(spark, "silver.order_items", items), frame(spark, "silver.calls", list(calls)),
                   frame(spark, "silver.campaign_events", list(campaigns)), frame(spark, "silver.consents", list(consents)))
@@ -39,7 +40,8 @@ def _history():
 
 def _future():
     """Everything of A's that happens after the cutoff day: an order with a bag, a visit, a call,
-    a campaign conversion, a consent change, and a refund of the order placed before the cutoff."""
+    a campaign conversion, a consent change, a refund of the order placed before the cutoff, and
+    a newcomer to A's household."""
     tps = (order_tps("A", "o9", T(2026, 3, 11, 0, 0), 300.0) + [tp("A", T(2026, 3, 12, 9))]
            + [tp("A", T(2026, 3, 11, 1), "web", "order", "refunded", "orders", order_id="o1", amount=120.0,
                  currency="EUR", touchpoint_id="orders:o1:refunded")])
@@ -50,17 +52,19 @@ def _future():
                   "action": "converted", "channel": "email"}]
     consents = [{"consent_event_id": "x1", "customer_key": "A", "purpose": "marketing", "channel": "email",
                  "status": "granted", "occurred_at": T(2026, 3, 11, 12)}]
-    return tps, items, calls, campaigns, consents
+    newcomers = [customer("N", T(2026, 3, 11, 8), "C9", household="h1", birth_year=2008)]
+    return tps, items, calls, campaigns, consents, newcomers
 
 
 def test_a_future_event_cannot_reach_a_feature(spark):
     tps, items = _history()
-    f_tps, f_items, calls, campaigns, consents = _future()
+    f_tps, f_items, calls, campaigns, consents, newcomers = _future()
     past = _silver(spark, tps, items)
-    with_future = _silver(spark, tps + f_tps, items + f_items, calls, campaigns, consents)
+    with_future = _silver(spark, tps + f_tps, items + f_items, calls, campaigns, consents, newcomers)
     before = customer_features(past, CUTOFF, SETTINGS)
     after = customer_features(with_future, CUTOFF, SETTINGS)
     assert before.count() == 2
+    assert {(r.household_size, r.household_youngest_age) for r in before.collect()} == {(2, 44)}
     assert_df_equality(before, after, ignore_row_order=True, ignore_nullable=True)
     # ...while the future does reach the label of the horizon after the cutoff
     target = Target("purchase", "extra_bag")
