@@ -204,12 +204,12 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
         lines_per_arrow_batch=_int(bronze_raw, "bronze", "lines_per_arrow_batch", 100),
     )
 
-    sources = _section(raw, "sources")
+    sources, declared = _section(raw, "sources"), source_names()
     for name, opts in sources.items():
-        if name not in source_names():
+        if name not in declared:
             raise ConfigError(f"sources.{name}", "unknown source (no contract in schemas/landing "
                                                  "or a C360_SOURCE_PATH folder)",
-                              allowed=", ".join(source_names()))
+                              allowed=", ".join(declared))
         if opts is not None and not isinstance(opts, dict):
             raise ConfigError(f"sources.{name}", f"got {opts!r}", allowed="a mapping such as {enabled: true}")
         enabled = (opts or {}).get("enabled", True)

@@ -21,7 +21,6 @@ from jobs.common.config import Config
 from jobs.common.contracts import bronze_schema, table_schema
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
-from jobs.common.sources import get_source
 from jobs.common.tables import ensure_table
 from jobs.common.watermarks import read_watermarks, save_watermarks
 from jobs.silver.merge import merge_rows, reduce_to_keys, to_table_columns
@@ -55,10 +54,9 @@ def reconcile(spark: SparkSession, spec: SourceSpec, bronze: DataFrame, primary_
 
 def run(spark: SparkSession, config: Config, *, source: str, run_id: str,
         logical_date: dt.date | None = None, full_rebuild: bool = False) -> JobResult:
-    get_source(source)   # an unknown name stops here, with the sources declared
     started = time.monotonic()
     job = f"silver_{source}"
-    spec = spec_for(source)
+    spec = spec_for(source)   # an unknown name stops here, with the sources declared
     secret = resolve_secret(config.env)
     bronze_path = ensure_table(spark, config, bronze_schema(source))
     files_path = ensure_table(spark, config, table_schema("ops.ingested_files"))
