@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 
 from pyspark.sql.types import StructField, StructType
 
@@ -53,17 +54,19 @@ def order_tps(key, order_id, placed_at, amount, status_history=(), channel="web"
     return rows
 
 
-def item(order_id, index, category, seat=None) -> dict:
-    return {"order_id": order_id, "item_index": index, "category": category, "seat": seat, "quantity": 1,
-            "status_at": T(2026, 1, 1)}
+def item(order_id, index, category, seat=None, quantity=1, attributes=None) -> dict:
+    """attributes: a dict, stored as JSON text as silver does."""
+    return {"order_id": order_id, "item_index": index, "category": category, "seat": seat, "quantity": quantity,
+            "attributes": json.dumps(attributes) if attributes is not None else None, "status_at": T(2026, 1, 1)}
 
 
 FIRST_SEEN = T(2026, 1, 1)
 
 
-def customer(key, first_seen=FIRST_SEEN, crm_id=None, *, household=None, birth_year=None, **counts) -> dict:
+def customer(key, first_seen=FIRST_SEEN, crm_id=None, *, household=None, birth_year=None, work_email=None,
+             **counts) -> dict:
     ids = {"customer_id": 1 if crm_id else 0, "anonymous_id": 0, "email": 0, "phone": 0, **counts}
     return {"customer_key": key, "primary_customer_id": crm_id, "customer_ids": [crm_id] if crm_id else None,
             "is_member": crm_id is not None, "identifier_counts": {k: v for k, v in ids.items() if v},
             "first_seen_at": first_seen, "last_seen_at": first_seen, "household_hash": household,
-            "birth_year": birth_year}
+            "birth_year": birth_year, "has_work_email": work_email}

@@ -112,7 +112,8 @@ class OrderGen:
         pax = p.party_size
         items = [{"sku": f"FL-{origin}-{dest}", "category": "flight", "quantity": pax,
                   "unit_price": round(fare * fx, 2),
-                  "attributes": {"origin": origin, "destination": dest, "departure_date": departure, "cabin": cabin}}]
+                  "attributes": {"origin": origin, "destination": dest, "departure_date": departure, "cabin": cabin,
+                                 "passengers": {"adult": pax - p.children_along, "child": p.children_along}}}]
         if rng.random() < p.p_extra_bag:
             items.append({"sku": "BAG-23KG", "category": "extra_bag", "quantity": rng.randint(1, pax),
                           "unit_price": round((65.0 if long_haul else 35.0) * fx, 2), "attributes": {"weight_kg": 23}})

@@ -42,7 +42,7 @@ class Person:
     __slots__ = (
         "idx", "person_id", "household_id", "first_name", "last_name", "gender", "birth_date",
         "age", "age_band", "country", "city", "postal_code", "street", "state", "segment", "company",
-        "has_children", "party_size", "loyalty_tier", "crm_id", "crm_day", "dup_crm_id", "dup_crm_day",
+        "has_children", "party_size", "children_along", "loyalty_tier", "crm_id", "crm_day", "dup_crm_id", "dup_crm_day",
         "email", "personal_email", "work_email", "family_email", "old_emails", "typo_email",
         "phone", "old_phones", "devices", "logged_in", "activity", "p_extra_bag", "p_seat_purchase",
         "seat_preference", "p_insurance", "p_upgrade", "churn_risk", "churn_day", "consents",
@@ -108,7 +108,9 @@ class World:
         return self.persons[bisect.bisect(self._cum, rng.random() * self._total)]
 
 
-def build_world(scale: int, clock, rng: random.Random) -> World:
+def build_world(scale: int, clock, rng: random.Random, children_rng: random.Random) -> World:
+    """`children_rng` draws the minor children of families from its own stream, so the rest of the
+    population is the same as before minors were drawn."""
     n_persons = max(40, round(scale / EVENTS_PER_PERSON))
     days = clock.days
     end = clock.date(days - 1)
@@ -154,6 +156,8 @@ def build_world(scale: int, clock, rng: random.Random) -> World:
             members.append(p.idx)
             persons.append(p)
         households[hid] = members
+        if kind == "family":
+            _add_minors([persons[i] for i in members], children_rng)
 
     _assign_crm(persons, days, rng)
     for p in persons:
@@ -163,6 +167,17 @@ def build_world(scale: int, clock, rng: random.Random) -> World:
     pool_size = max(3, int(n_persons * KIOSK_POOL_SHARE))
     kiosk_pool = sorted(rng.sample(range(n_persons), pool_size))
     return World(persons, households, companies, kiosks, kiosk_pool, used_emails, used_phones)
+
+
+def _add_minors(family: list[Person], rng: random.Random) -> None:
+    """Minor children are not persons (no accounts, no devices) but fly with the family, and the
+    booking's passenger list counts them as children, as an airline's does. A family of two adults
+    has at least one; one with grown-up children may have younger ones too."""
+    minors = (1 if len(family) == 2 else 0) + rng.choices((0, 1, 2), (50, 35, 15))[0]
+    for p in family:
+        if p.party_size > 1:   # not the business traveller, who flies alone
+            p.party_size += minors
+            p.children_along = minors
 
 
 def _family_local(country: str, last: str) -> str:
@@ -201,6 +216,7 @@ def _person(idx, hid, country, age, child, kind, size, address, family_last, fam
     p.has_children = kind == "family" and not child
     # Travel party: families fly together, business travellers alone.
     p.party_size = 1 if business else size if kind == "family" else rng.choice((1, 2)) if kind == "couple" else 1
+    p.children_along = 0   # minors in the travel party, set with the household (_add_minors)
     tier_weights = (25, 35, 28, 12) if business else (55, 28, 13, 4)
     p.loyalty_tier = rng.choices(TIERS, tier_weights)[0]
     first, last = ascii_slug(p.first_name), ascii_slug(p.last_name)

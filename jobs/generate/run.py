@@ -110,7 +110,7 @@ def _build_world(scale: int, clock: Clock, seeds: Seeds):
     enabled = gc.isenabled()
     gc.disable()
     try:
-        world = build_world(scale, clock, seeds.rng("people"))
+        world = build_world(scale, clock, seeds.rng("people"), seeds.rng("children"))
     finally:
         if enabled:
             gc.enable()

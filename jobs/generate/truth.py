@@ -24,7 +24,7 @@ from jobs.generate.people import SEAT_FOLLOWS_PREFERENCE, World, consent_slot
 PEOPLE_COLUMNS = (
     "person_id", "household_id", "first_name", "last_name", "gender", "birth_date", "age_band",
     "country", "city", "postal_code", "segment", "company", "has_children", "party_size",
-    "loyalty_tier", "crm_id", "crm_created_date", "duplicate_crm_id", "email", "phone",
+    "children_along", "loyalty_tier", "crm_id", "crm_created_date", "duplicate_crm_id", "email", "phone",
     "family_email", "n_devices", "used_kiosk", "activity", "p_extra_bag", "p_seat_purchase",
     "seat_preference", "p_seat_follows_preference", "p_insurance", "p_upgrade", "churn_risk",
     "churned_at", "consents_granted", *(f"p_respond_{channel}" for channel in FUNNEL),
@@ -76,7 +76,7 @@ class Truth:
                     p.person_id, p.household_id, p.first_name, p.last_name, p.gender, p.birth_date.isoformat(),
                     p.age_band, p.country, p.city, p.postal_code, p.segment,
                     world.companies[p.company].name if p.company >= 0 else "", int(p.has_children), p.party_size,
-                    p.loyalty_tier, p.crm_id or "", clock.day_text(p.crm_day) if p.crm_id else "",
+                    p.children_along, p.loyalty_tier, p.crm_id or "", clock.day_text(p.crm_day) if p.crm_id else "",
                     p.dup_crm_id or "", p.email, p.phone, p.family_email or "", len(p.devices), int(p.kiosk_used),
                     round(p.activity, 4), p.p_extra_bag, p.p_seat_purchase, p.seat_preference,
                     SEAT_FOLLOWS_PREFERENCE, p.p_insurance, p.p_upgrade, p.churn_risk,

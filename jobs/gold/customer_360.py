@@ -186,8 +186,9 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
     or refunded), so a later refund does not rewrite an earlier as-of date. Out: order_id,
     customer_key, channel, placed_at, purchase_date, status, amount_eur, has_flight,
     has_extra_bag, window_seats, aisle_seats, categories (its items' distinct categories, sorted),
-    passengers (the flight item's quantity; null without a flight), cabin (the flight's). Models
-    read the last three.
+    passengers (the flight item's quantity; null without a flight), children (how many of them
+    the booking's passenger list counts as children; null when it does not say), cabin (the
+    flight's). Models read the last four.
     """
     latest = F.struct("occurred_at", "touchpoint_id")
     orders = (upto(touchpoints.where((F.col("source") == "orders") & F.col("order_id").isNotNull()), as_of)
@@ -204,6 +205,8 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
         *[F.sum((F.col("seat") == s).cast("int")).alias(f"{s}_seats") for s in SEATS],
         F.array_sort(F.collect_set("category")).alias("categories"),
         F.max(F.when(F.col("category") == "flight", F.col("quantity"))).alias("passengers"),
+        F.max(F.when(F.col("category") == "flight", F.get_json_object("attributes", "$.passengers.child")
+                     .cast("int"))).alias("children"),
         F.max(F.when(F.col("category") == "flight", F.get_json_object("attributes", "$.cabin"))).alias("cabin"))
     return (orders.where(F.col("customer_key").isNotNull()).join(items, "order_id", "left")
             .select("order_id", "customer_key", "channel", "placed_at",
@@ -213,7 +216,7 @@ def order_states(touchpoints: DataFrame, order_items: DataFrame, as_of: dt.date,
                     F.coalesce("has_extra_bag", F.lit(False)).alias("has_extra_bag"),
                     *[F.coalesce(f"{s}_seats", F.lit(0)).alias(f"{s}_seats") for s in SEATS],
                     F.coalesce("categories", F.array().cast("array<string>")).alias("categories"),
-                    "passengers", "cabin"))
+                    "passengers", "children", "cabin"))
 
 
 def value(orders: DataFrame, as_of: dt.date) -> DataFrame:

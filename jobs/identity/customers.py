@@ -6,7 +6,10 @@
 - identifier counts and first/last seen come from the identity graph;
 - the household: a keyed pseudonym of the address (normalised street, postal code, country) of
   the most recently observed CRM profile, else web traits. Customers sharing it live together;
-  gold counts them (household_size) without ever showing the address.
+  gold counts them (household_size) without ever showing the address;
+- has_work_email: one of the customer's emails is at an employer's domain rather than a consumer
+  mail provider (CONSUMER_EMAIL_DOMAINS), the mark of a business traveller. Only the flag leaves
+  identity resolution, never the domain.
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ from jobs.silver import standardise as std
 from jobs.silver.nodes import email_hash, phone_hash
 
 PROFILE_FIELDS = ("email_hash", "phone_hash", "birth_year", "city", "postal_code", "country")
+# Consumer mail providers: an address anywhere else belongs to an employer (or a typo of one of
+# these, which is rare). Exact domains, and families of national domains by their first label.
+CONSUMER_EMAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "icloud.com", "me.com", "mac.com", "aol.com", "msn.com", "mail.com",
+    "protonmail.com", "proton.me", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr",
+    "neuf.fr", "web.de", "t-online.de", "freenet.de", "telefonica.net", "libero.it", "virgilio.it",
+    "tiscali.it", "alice.it", "btinternet.com", "sky.com", "comcast.net", "verizon.net")
+CONSUMER_EMAIL_FAMILIES = ("yahoo", "hotmail", "outlook", "live", "gmx", "yandex")
 
 
 def _latest_non_empty(col: str, order: Column) -> Column:
@@ -30,6 +41,13 @@ def household_hash(street: Column, postal_code: Column, country: Column, secret:
     normalised = std.street(street)
     address = F.concat_ws("|", normalised, postal_code, country)
     return F.when((F.length(normalised) > 0) & postal_code.isNotNull(), pseudonym(address, secret, "household"))
+
+
+def is_work_email(email: Column) -> Column:
+    """True for an email outside the consumer mail providers; null without an email."""
+    domain = F.lower(F.substring_index(email, "@", -1))
+    consumer = domain.isin(*CONSUMER_EMAIL_DOMAINS) | F.substring_index(domain, ".", 1).isin(*CONSUMER_EMAIL_FAMILIES)
+    return F.when(email.contains("@"), ~consumer)
 
 
 def build_customers(graph: DataFrame, crm: DataFrame, profiles: DataFrame, secret: bytes) -> DataFrame:
@@ -63,10 +81,13 @@ def build_customers(graph: DataFrame, crm: DataFrame, profiles: DataFrame, secre
     households = addressed.groupBy("customer_key").agg(F.max_by(
         "household_hash", F.struct((F.col("source") == "crm").alias("crm_first"), F.col("observed_at"))
     ).alias("household_hash"))
+    work_email = (profiles.where(F.col("customer_key").isNotNull())
+                  .groupBy("customer_key").agg(F.max(is_work_email(F.col("email"))).alias("has_work_email")))
     out = (ids.join(counts, "customer_key").join(crm_side, "customer_key", "left")
-           .join(web_side, "customer_key", "left").join(households, "customer_key", "left"))
+           .join(web_side, "customer_key", "left").join(households, "customer_key", "left")
+           .join(work_email, "customer_key", "left"))
     return out.select(
         "customer_key", "primary_customer_id", "customer_ids",
         F.col("primary_customer_id").isNotNull().alias("is_member"), "loyalty_tier",
         *[F.coalesce(f"crm_{f}", f"web_{f}").alias(f) for f in PROFILE_FIELDS],
-        "household_hash", "identifier_counts", "first_seen_at", "last_seen_at", "crm_created_at")
+        "household_hash", "has_work_email", "identifier_counts", "first_seen_at", "last_seen_at", "crm_created_at")

@@ -8,7 +8,7 @@ goes through customer_360's as-of filters (`upto`, `in_last_days`) or `order_sta
 cutoff (tests/unit/test_models.py plants a future event and checks it cannot leak).
 
 Profile attributes that silver keeps only as their latest value (loyalty tier, country, birth
-year, identifier counts) are the exception: silver holds no history of them, so they are today's
+year, identifier counts, the work-email mark, the household) are the exception: silver holds no history of them, so they are today's
 values at any cutoff. The generator never changes them, so the models' measured accuracy does
 not rest on that leak; on real data prefer behaviour features or keep CRM history.
 
@@ -47,8 +47,9 @@ def category_column(category: str) -> str:
 
 def category_history(orders: DataFrame, cutoff: dt.date, categories: tuple[str, ...]) -> DataFrame:
     """Per customer: completed orders holding each category, their share of completed orders,
-    passengers per flight, the share of flights in business cabin, the share booked offline, orders
-    in the last 30 and 90 days (pure).
+    passengers per flight, the most children on one and the share of flights with any, the share
+    of flights in business cabin, the share booked offline, orders in the last 30 and 90 days
+    (pure).
 
     orders: `order_states` as of the cutoff (orders placed by then, status as of then)."""
     done = orders.where(F.col("status") == "completed")
@@ -59,6 +60,9 @@ def category_history(orders: DataFrame, cutoff: dt.date, categories: tuple[str, 
         *per_category,
         F.avg("passengers").alias("avg_passengers"),
         F.max("passengers").alias("max_passengers"),
+        F.max("children").alias("max_children"),
+        F.avg(F.when(F.col("children").isNotNull(), (F.col("children") > 0).cast("double")))
+        .alias("child_flight_share"),
         F.avg(F.when(F.col("cabin").isNotNull(), (F.col("cabin") == "business").cast("double")))
         .alias("business_cabin_share"),
         F.avg(F.col("channel").isin(*OFFLINE_CHANNELS).cast("double")).alias("offline_order_share"),
@@ -67,6 +71,16 @@ def category_history(orders: DataFrame, cutoff: dt.date, categories: tuple[str, 
     shares = [F.round(F.col(category_column(c)) / F.col("_done"), 4).alias(f"{c}_order_share")
               for c in categories]
     return agg.select("*", *shares).drop("_done")
+
+
+def household_children(history: DataFrame, profile: DataFrame) -> DataFrame:
+    """Per customer with an address: the most children any customer living there booked a flight
+    for (pure). A parent who flies alone on business shows their children through the family's
+    trips booked by the other parent."""
+    homes = profile.where(F.col("household_hash").isNotNull()).select("customer_key", "household_hash")
+    per_home = (homes.join(history.select("customer_key", "max_children"), "customer_key")
+                .groupBy("household_hash").agg(F.max("max_children").alias("household_max_children")))
+    return homes.join(per_home, "household_hash").drop("household_hash")
 
 
 NEVER_DAYS = 3650      # "days since" something that never happened: longer ago than any history
@@ -84,9 +98,10 @@ def customer_features(silver: Silver, cutoff: dt.date, settings: GoldSettings,
     c360 = build_customer_360(silver, cutoff, settings)
     orders = order_states(silver.touchpoints, silver.order_items, cutoff, settings.fx_to_eur)
     history = category_history(orders, cutoff, categories)
-    birth_years = silver.customers.select("customer_key", "birth_year")
+    profile = silver.customers.select("customer_key", "birth_year", "has_work_email", "household_hash")
     tier = F.create_map(*[x for name, rank in TIERS.items() for x in (F.lit(name), F.lit(rank))])
-    out = (c360.join(history, "customer_key", "left").join(birth_years, "customer_key", "left")
+    out = (c360.join(history, "customer_key", "left").join(profile, "customer_key", "left")
+           .join(household_children(history, profile), "customer_key", "left")
            .withColumn("cutoff_date", F.lit(cutoff))
            .withColumn("age", F.year(F.lit(cutoff)) - F.col("birth_year"))
            .withColumn("household_youngest_age", F.year(F.lit(cutoff)) - F.col("household_youngest_birth_year"))
@@ -96,7 +111,7 @@ def customer_features(silver: Silver, cutoff: dt.date, settings: GoldSettings,
            .withColumn("days_since_last_order", _days_since("last_order_at", cutoff))
            .withColumn("days_since_last_call", _days_since("last_call_at", cutoff))
            .withColumn("is_complainer", F.coalesce(F.col("last_call_csat") <= 2, F.lit(False)))
-           .drop("birth_year"))
+           .drop("birth_year", "household_hash"))
     for c in ("orders_30d", "orders_90d", "offline_order_share",
               *[category_column(c) for c in categories], *[f"{c}_order_share" for c in categories]):
         out = out.withColumn(c, F.coalesce(F.col(c), F.lit(0)))

@@ -400,11 +400,19 @@ def test_planted_purchase_propensities_show_in_orders(medium):
             bags[family][0] += 1
             bags[family][1] += any(i["category"] == "extra_bag" for i in order["items"])
             for item in order["items"]:
+                if item["category"] == "flight":   # the passenger list counts the minors who fly along
+                    passengers, person = item["attributes"]["passengers"], people[owner[order["order_id"]]]
+                    assert passengers["adult"] + passengers["child"] == item["quantity"]
+                    assert passengers["child"] == int(person["children_along"])
                 if item["category"] == "seat":
                     seats[0] += 1
                     seats[1] += item["attributes"]["seat"] == people[owner[order["order_id"]]]["seat_preference"]
     assert bags[True][1] / bags[True][0] > 2 * bags[False][1] / bags[False][0]
     assert 0.75 < seats[1] / seats[0] < 0.95
+    # Families fly with their minors; business travellers fly alone, children or not.
+    parents = [p for p in people.values() if p["has_children"] == "1" and p["segment"] == "leisure"]
+    assert sum(int(p["children_along"]) > 0 for p in parents) > len(parents) / 2
+    assert all(p["children_along"] == "0" for p in people.values() if p["segment"] == "business")
 
 
 def test_consent_truth_is_what_latest_change_wins_gives(small):

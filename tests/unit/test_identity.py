@@ -190,3 +190,13 @@ def test_customers_sharing_an_address_share_a_household_and_nobody_sees_it(spark
     assert homes["A"] == homes["B"] and len(homes["A"]) == 32
     assert homes["C"] not in (None, homes["A"]) and homes["D"] is None
     assert "hauptstr" not in homes["A"].lower()
+
+
+def test_an_email_at_an_employer_marks_a_work_email_and_consumer_providers_do_not(spark):
+    from jobs.identity.customers import is_work_email
+
+    emails = ["anna.berg@quartz-finance.fr", "anna@gmail.com", "jo@yahoo.co.uk", "jo@hotmail.fr",
+              "famille.roux@orange.fr", "x@GMX.DE", "not-an-email", None]
+    df = spark.createDataFrame([(e,) for e in emails], "email string")
+    got = [r.work for r in df.select(is_work_email(F.col("email")).alias("work")).collect()]
+    assert got == [True, False, False, False, False, False, None, None]

@@ -25,7 +25,7 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 def _silver(spark, touchpoints, items, calls=(), campaigns=(), consents=(), newcomers=()) -> Silver:
     customers = [customer("A", crm_id="C1", household="h1", birth_year=1980),
-                 customer("B", crm_id="C2", household="h1", birth_year=1982), *newcomers]
+                 customer("B", crm_id="C2", household="h1", birth_year=1982, work_email=True), *newcomers]
     return Silver(frame(spark, "silver.customers", customers), frame(spark, "silver.touchpoints", touchpoints),
                   frame(spark, "silver.order_items", items), frame(spark, "silver.calls", list(calls)),
                   frame(spark, "silver.campaign_events", list(campaigns)), frame(spark, "silver.consents", list(consents)))
@@ -34,7 +34,8 @@ def _silver(spark, touchpoints, items, calls=(), campaigns=(), consents=(), newc
 def _history():
     tps = (order_tps("A", "o1", T(2026, 3, 1, 10), 120.0) + order_tps("B", "o2", T(2026, 3, 2, 10), 80.0)
            + [tp("A", T(2026, 3, 9, 8)), tp("B", T(2026, 3, 10, 23, 59))])
-    items = [item("o1", 0, "flight"), item("o1", 1, "extra_bag"), item("o2", 0, "flight")]
+    items = [item("o1", 0, "flight", quantity=3, attributes={"passengers": {"adult": 2, "child": 1}}),
+             item("o1", 1, "extra_bag"), item("o2", 0, "flight", attributes={"passengers": {"adult": 1, "child": 0}})]
     return tps, items
 
 
@@ -45,7 +46,8 @@ def _future():
     tps = (order_tps("A", "o9", T(2026, 3, 11, 0, 0), 300.0) + [tp("A", T(2026, 3, 12, 9))]
            + [tp("A", T(2026, 3, 11, 1), "web", "order", "refunded", "orders", order_id="o1", amount=120.0,
                  currency="EUR", touchpoint_id="orders:o1:refunded")])
-    items = [item("o9", 0, "flight"), item("o9", 1, "extra_bag"), item("o9", 2, "insurance")]
+    items = [item("o9", 0, "flight", quantity=5, attributes={"passengers": {"adult": 2, "child": 3}}),
+             item("o9", 1, "extra_bag"), item("o9", 2, "insurance")]
     calls = [{"call_id": "k1", "customer_key": "A", "started_at": T(2026, 3, 11, 10), "reason": "complaint",
               "csat": 1}]
     campaigns = [{"event_id": "e1", "campaign_id": "c", "customer_key": "A", "occurred_at": T(2026, 3, 11, 12),
@@ -82,6 +84,14 @@ def test_features_count_each_category_and_what_happened_when(spark):
     assert (b.orders_with_extra_bag, b.extra_bag_order_share, b.orders_with_insurance) == (0, 0.0, 0)
     assert (a.days_since_last_order, a.days_since_last_seen) == (9, 1)
     assert (b.days_since_last_seen, a.tier_rank, a.cutoff_date) == (0, 0, CUTOFF)
+
+
+def test_children_on_the_household_bookings_reach_a_parent_who_flies_alone(spark):
+    tps, items = _history()
+    rows = {r.customer_key: r for r in customer_features(_silver(spark, tps, items), CUTOFF, SETTINGS).collect()}
+    a, b = rows["A"], rows["B"]
+    assert (a.max_children, a.child_flight_share, a.household_max_children, a.has_work_email) == (1, 1.0, 1, None)
+    assert (b.max_children, b.child_flight_share, b.household_max_children, b.has_work_email) == (0, 0.0, 1, True)
 
 
 def test_labels_come_from_the_horizon_only(spark):
