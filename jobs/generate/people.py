@@ -42,7 +42,8 @@ class Person:
     __slots__ = (
         "idx", "person_id", "household_id", "first_name", "last_name", "gender", "birth_date",
         "age", "age_band", "country", "city", "postal_code", "street", "state", "segment", "company",
-        "has_children", "party_size", "children_along", "loyalty_tier", "crm_id", "crm_day", "dup_crm_id", "dup_crm_day",
+        "has_children", "party_size", "children_along", "loyalty_tier", "crm_id", "crm_day", "dup_crm_id",
+        "dup_crm_day",
         "email", "personal_email", "work_email", "family_email", "old_emails", "typo_email",
         "phone", "old_phones", "devices", "logged_in", "activity", "p_extra_bag", "p_seat_purchase",
         "seat_preference", "p_insurance", "p_upgrade", "churn_risk", "churn_day", "consents",

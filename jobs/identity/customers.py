@@ -53,7 +53,7 @@ def is_work_email(email: Column) -> Column:
 def build_customers(graph: DataFrame, crm: DataFrame, profiles: DataFrame, secret: bytes) -> DataFrame:
     """graph(node, node_type, customer_key, first_seen_at, last_seen_at); crm: silver.crm_records;
     profiles: silver.customer_pii (pure)."""
-    web_profiles = profiles.where(F.col("source") == "events")
+    keyed_profiles = profiles.where(F.col("customer_key").isNotNull())
     keyed = graph.where(F.col("customer_key").isNotNull())
     ids = keyed.groupBy("customer_key").agg(F.min("first_seen_at").alias("first_seen_at"),
                                             F.max("last_seen_at").alias("last_seen_at"))
@@ -67,21 +67,21 @@ def build_customers(graph: DataFrame, crm: DataFrame, profiles: DataFrame, secre
         F.max_by("loyalty_tier", "updated_at").alias("loyalty_tier"),
         F.min("created_at").alias("crm_created_at"),
         *[_latest_non_empty(f, F.col("updated_at")).alias(f"crm_{f}") for f in PROFILE_FIELDS])
-    web = (web_profiles.where(F.col("customer_key").isNotNull())
+    web = (keyed_profiles.where(F.col("source") == "events")
            .select("customer_key", "observed_at", email_hash(F.col("email"), secret).alias("email_hash"),
                    phone_hash(F.col("phone"), secret).alias("phone_hash"),
                    F.year("birth_date").alias("birth_year"), "city", "postal_code", "country"))
     web_side = web.groupBy("customer_key").agg(
         *[_latest_non_empty(f, F.col("observed_at")).alias(f"web_{f}") for f in PROFILE_FIELDS])
     # CRM addresses before web traits, then the latest observed.
-    addressed = (profiles.where(F.col("customer_key").isNotNull())
+    addressed = (keyed_profiles
                  .withColumn("household_hash", household_hash(F.col("street"), F.col("postal_code"),
                                                               F.col("country"), secret))
                  .where(F.col("household_hash").isNotNull()))
     households = addressed.groupBy("customer_key").agg(F.max_by(
         "household_hash", F.struct((F.col("source") == "crm").alias("crm_first"), F.col("observed_at"))
     ).alias("household_hash"))
-    work_email = (profiles.where(F.col("customer_key").isNotNull())
+    work_email = (keyed_profiles
                   .groupBy("customer_key").agg(F.max(is_work_email(F.col("email"))).alias("has_work_email")))
     out = (ids.join(counts, "customer_key").join(crm_side, "customer_key", "left")
            .join(web_side, "customer_key", "left").join(households, "customer_key", "left")

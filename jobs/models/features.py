@@ -8,8 +8,8 @@ goes through customer_360's as-of filters (`upto`, `in_last_days`) or `order_sta
 cutoff (tests/unit/test_models.py plants a future event and checks it cannot leak).
 
 Profile attributes that silver keeps only as their latest value (loyalty tier, country, birth
-year, identifier counts, the work-email mark, the household) are the exception: silver holds no history of them, so they are today's
-values at any cutoff. The generator never changes them, so the models' measured accuracy does
+year, identifier counts, the work-email mark, the household) are the exception: silver holds no
+history of them, so they are today's values at any cutoff. The generator never changes them, so the models' measured accuracy does
 not rest on that leak; on real data prefer behaviour features or keep CRM history.
 
 Feature kinds: numeric (numbers and booleans, nulls filled with MISSING) and categorical
