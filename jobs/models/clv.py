@@ -185,12 +185,18 @@ def probability_alive(params: BgNbdParams, frequency: ArrayLike, recency: ArrayL
     return np.where(f == 0, 1.0, expit(-_log_odds_dropped(params, f, r, t)))
 
 
-def _log_hyp2f1(a: Array, b: Array, c: Array, z: Array) -> Array:
-    """log 2F1, switching to Euler's transformation where the direct series overflows."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        direct = np.log(hyp2f1(a, b, c, z))
-        euler = np.log(hyp2f1(c - a, c - b, c, z)) + (c - a - b) * np.log1p(-z)
-    return np.where(np.isfinite(direct), direct, euler)
+def _hyp2f1_scaled(a: Array, b: Array, c: Array, z: Array, log_scale: Array) -> Array:
+    """2F1(a, b; c; z) x exp(log_scale), in logs where 2F1 alone overflows: the direct series where it
+    is finite, else Euler's transformation. Signed: with the fitted a + b below 1 (few dropouts, as
+    on short histories), c = a + b - 1 is negative for a customer with no repeat purchase, and so
+    is 2F1, whose logarithm would be NaN."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        direct = hyp2f1(a, b, c, z)
+        euler = hyp2f1(c - a, c - b, c, z)
+        finite = np.isfinite(direct)
+        value = np.where(finite, direct, euler)
+        log_size = np.log(np.abs(value)) + log_scale + np.where(finite, 0.0, (c - a - b) * np.log1p(-z))
+        return np.sign(value) * np.exp(log_size)
 
 
 def expected_purchases(params: BgNbdParams, t: ArrayLike, frequency: ArrayLike,
@@ -203,9 +209,8 @@ def expected_purchases(params: BgNbdParams, t: ArrayLike, frequency: ArrayLike,
     _fail_rows("t", ~np.isfinite(t) | (t < 0), "are not finite and >= 0")
     rr, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + big_t + t)
-    log_hyp = _log_hyp2f1(rr + f, b + f, a + b + f - 1, z)
-    if_alive = (a + b + f - 1) / (a - 1) * -np.expm1(
-        log_hyp + (rr + f) * np.log((alpha + big_t) / (alpha + big_t + t)))
+    scaled = _hyp2f1_scaled(rr + f, b + f, a + b + f - 1, z, (rr + f) * np.log((alpha + big_t) / (alpha + big_t + t)))
+    if_alive = (a + b + f - 1) / (a - 1) * (1.0 - scaled)
     return if_alive * probability_alive(params, f, r, big_t)
 
 

@@ -5,7 +5,8 @@
 Reads the date's propensity scores (gold.customer_scores: per category, its attach model's score,
 else its purchase model's; one offer per category), consent and usual contact hour (gold.customer_360), age
 (silver.customers), campaign history (silver.campaign_events: response rates and recent sends)
-and item prices (silver.order_items and silver.orders); offers made on earlier days count towards
+and item prices (silver.order_items and silver.orders); past bookings (customer_360's order states
+as of the date) set each category's scale to one offer; offers made on earlier days count towards
 the contact cap. The choice is jobs/models/offers.py. The date's rows are replaced as a whole,
 so re-running a date is safe.
 """
@@ -82,7 +83,9 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     past = read_table(spark, target, latest_version(target))
     recent = offers.recent_contacts(contacts, past, as_of, settings.offers.cap_days)
 
-    chosen = offers.choose_offers(customers, propensities, values, responses, recent, settings.offers)
+    categories = offers.offered_categories(models)
+    scales = offers.per_offer_scale(propensities, offers.booking_rates(states, categories)).localCheckpoint()
+    chosen = offers.choose_offers(customers, propensities, values, responses, recent, settings.offers, scales)
     state = (chosen.withColumn("as_of_date", F.lit(as_of)).withColumn("chosen_at", F.lit(utc_now())))
     state = to_schema(state, table_schema(TABLE), run_id).localCheckpoint()
     merged = merge_state(spark, target, state, ["customer_key", "as_of_date"],

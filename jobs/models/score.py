@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from jobs.common.config import Config
 from jobs.common.contracts import table_schema
+from jobs.common.errors import JobError
 from jobs.common.results import JobResult, utc_now
 from jobs.common.tables import ensure_table, merge_state
 from jobs.gold.common import default_as_of, to_schema, union_all
@@ -52,6 +53,18 @@ def decile_column(score: Column, bounds: list[float]) -> Column:
 def with_deciles(scored: DataFrame) -> DataFrame:
     bounds = scored.approxQuantile("score", [i / 10 for i in range(1, 10)], DECILE_ERROR)
     return scored.withColumn("decile", decile_column(F.col("score"), bounds))
+
+
+def checked_count(scored: DataFrame, model: str) -> int:
+    """Rows of a model's scores; a missing or NaN score stops the job naming the model, before any
+    write (gold.customer_scores.score is NOT NULL, and a NaN would rank first in every decile)."""
+    row = scored.agg(F.count(F.lit(1)).alias("rows"),
+                     F.sum((F.col("score").isNull() | F.isnan("score")).cast("int")).alias("bad")).first()
+    if row["bad"]:
+        raise JobError(f"{JOB}: model '{model}' gave no score for {row['bad']:,} of {row['rows']:,} customers "
+                       "(null or NaN); nothing was written. Check its features for the date, or retrain it "
+                       "(make train)")
+    return row["rows"]
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,
@@ -89,7 +102,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
         if spec.target.row_key != "customer_key":   # a key's several anonymous devices: the likeliest
             scored = scored.groupBy("customer_key").agg(F.max("score").alias("score"))
         scored = scored.localCheckpoint()
-        counts[spec.name] = scored.count()
+        counts[spec.name] = checked_count(scored, spec.name)
         parts.append(with_deciles(scored).withColumn("model", F.lit(spec.name))
                      .withColumn("model_version", F.lit(str(version.version))))
     parts = [p.withColumn("p_alive", F.lit(None).cast("double"))
@@ -97,7 +110,7 @@ def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.da
     version = champions[lifetime_value.NAME]
     if version is not None:
         values = lifetime_value.score(spark, frames.at(as_of), version).localCheckpoint()
-        counts[lifetime_value.NAME] = values.count()
+        counts[lifetime_value.NAME] = checked_count(values, lifetime_value.NAME)
         parts.append(with_deciles(values).withColumn("model", F.lit(lifetime_value.NAME))
                      .withColumn("model_version", F.lit(str(version.version))))
     state = (union_all(parts)

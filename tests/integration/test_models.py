@@ -7,6 +7,7 @@ table and its gate, the MLflow server's REST API.
 
 import datetime as dt
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -175,15 +176,26 @@ def test_offers_go_only_to_consented_channels_under_the_contact_cap(spark, lake)
              .collect()}
     decisions = {r.decision for r in made}
     assert "offer" in decisions and "no_marketing_consent" in decisions
+    scales = []
     for r in made:
         consented = {c for c in ("email", "sms", "push", "phone") if c360[r.customer_key][f"consent_marketing_{c}"]}
         assert set(r.consented_channels) == consented and r.contacts_7d == sends.get(r.customer_key, 0)
         if r.decision == "offer":
             assert r.channel in consented and r.contacts_7d < r.contact_cap and r.offer == "flight"
-            assert r.expected_value_eur == pytest.approx(r.propensity * r.response_rate * r.offer_value_eur)
+            # The chance per offer: the score times the category's one scale from past bookings, at most 1.
+            per_offer = float(re.search(r"\(([0-9.]+) per offer", r.reason).group(1))
+            assert 0 <= per_offer <= 1
+            base = r.propensity * r.response_rate * r.offer_value_eur
+            if base == 0:     # no response on any consented channel yet, or a zero score
+                assert r.expected_value_eur == 0
+            elif r.expected_value_eur < r.response_rate * r.offer_value_eur * (1 - 1e-9):   # not capped at 1
+                scales.append(r.expected_value_eur / base)
+                assert per_offer == pytest.approx(r.expected_value_eur / (r.response_rate * r.offer_value_eur),
+                                                  abs=6e-4)
         else:
             assert r.offer is None and r.channel is None
             assert not consented if r.decision == "no_marketing_consent" else r.contacts_7d >= r.contact_cap
+    assert scales and max(scales) - min(scales) <= 1e-9 * max(scales), (min(scales), max(scales))
 
 
 def test_scoring_without_a_champion_says_to_train_first(spark, lake, tmp_path):

@@ -246,3 +246,14 @@ def test_customers_meet_their_planted_truth_through_crm_ids_only_when_unambiguou
     got = persons_of_customers(customers, people)
     # k1: both ids are P1's; k2 spans two persons (over-merge): out; k3 has no CRM id: out
     assert sorted(map(tuple, got.to_numpy())) == [("k1", "P1"), ("k4", "P2")]
+
+
+def test_a_missing_or_nan_score_stops_scoring_naming_the_model(spark):
+    from jobs.common.errors import JobError
+    from jobs.models.score import checked_count
+
+    ok = spark.createDataFrame([("a", 0.2), ("b", 0.9)], "customer_key string, score double")
+    assert checked_count(ok, "churn_risk") == 2
+    bad = spark.createDataFrame([("a", 0.2), ("b", float("nan")), ("c", None)], "customer_key string, score double")
+    with pytest.raises(JobError, match=r"model 'clv' gave no score for 2 of 3 customers .*make train"):
+        checked_count(bad, "clv")

@@ -23,7 +23,7 @@ def _customers(spark, rows):
         data, f"customer_key string, response_group string, {CONSENT_COLUMNS}, preferred_contact_hour int")
 
 
-def _choose(spark, customers, contacts=()):
+def _choose(spark, customers, contacts=(), scales=None):
     keys = [row[0] for row in customers]
     propensities = spark.createDataFrame(
         [(k, offer, f"{offer}_propensity", "3", p) for k in keys for offer, p in (("extra_bag", 0.5), ("insurance", 0.3))],
@@ -32,7 +32,10 @@ def _choose(spark, customers, contacts=()):
     responses = spark.createDataFrame([("email", "g", 0.10), ("sms", "g", 0.05), ("push", "g", 0.02), ("phone", "g", 0.2)],
                                       "channel string, response_group string, response_rate double")
     recent = spark.createDataFrame(list(contacts), "customer_key string, contacts long")
-    out = offers.choose_offers(_customers(spark, customers), propensities, values, responses, recent, SETTINGS)
+    if scales is not None:
+        scales = spark.createDataFrame(list(scales.items()), "offer string, scale double")
+    out = offers.choose_offers(_customers(spark, customers), propensities, values, responses, recent, SETTINGS,
+                               scales)
     return {r["customer_key"]: r for r in out.collect()}
 
 
@@ -46,6 +49,32 @@ def test_the_offer_with_the_best_expected_value_on_a_consented_channel_wins(spar
     b = rows["B"]     # only push consented: offered there although phone responds better
     assert (b.decision, b.channel, b.send_hour) == ("offer", "push", SETTINGS.default_hour)
     assert sorted(b.consented_channels) == ["push"]
+
+
+def test_booking_rates_set_each_categorys_scale(spark):
+    """Past bookings: K booked twice (a bag once), L once (a bag and insurance); M never flew."""
+    states = spark.createDataFrame([
+        ("o1", "K", True, ["extra_bag", "flight"]), ("o2", "K", True, ["flight"]),
+        ("o3", "L", True, ["extra_bag", "flight", "insurance"]), ("o4", "M", False, ["insurance"]),
+    ], "order_id string, customer_key string, has_flight boolean, categories array<string>")
+    rates = offers.booking_rates(states, ["extra_bag", "insurance"])
+    got = {(r.customer_key, r.offer): r.booking_rate for r in rates.collect()}
+    assert got == {("K", "extra_bag"): 0.5, ("K", "insurance"): 0.0, ("L", "extra_bag"): 1.0,
+                   ("L", "insurance"): 1.0}
+    propensities = spark.createDataFrame(
+        [("K", "extra_bag", 0.5), ("L", "extra_bag", 1.0), ("K", "insurance", 0.5), ("L", "insurance", 0.5),
+         ("M", "insurance", 0.9)],   # M has no booking: scored, but not part of the scale
+        "customer_key string, offer string, propensity double")
+    scales = {r.offer: r.scale for r in offers.per_offer_scale(propensities, rates).collect()}
+    assert scales == pytest.approx({"extra_bag": 0.75 / 0.75, "insurance": 0.5 / 0.5})
+
+
+def test_the_scale_per_offer_changes_which_category_wins(spark):
+    """Insurance scores are twice the chance per offer (scale 0.5): 0.15 x 100 = 1.5 loses to the bag."""
+    a = _choose(spark, [("A", ("email",), 18)], scales={"insurance": 0.5, "extra_bag": 1.0})["A"]
+    assert (a.offer, a.propensity) == ("extra_bag", 0.5)
+    assert a.expected_value_eur == pytest.approx(0.5 * 0.10 * 40)
+    assert "scores 0.500 (0.500 per offer" in a.reason
 
 
 def test_nobody_is_offered_anything_on_a_channel_without_consent(spark):
