@@ -387,6 +387,7 @@ def main(argv=None) -> int:
     root = BENCH_DIR / f"scale-{args.scale}-seed-{args.seed}"
     overrides = {"paths.landing": str(root / "landing"), "paths.truth": str(root / "truth"),
                  "paths.lake": str(root / "lake"), "paths.checkpoints": str(root / "checkpoints"),
+                 "paths.restricted": str(root / "restricted"),
                  "models.store": str(root / "mlflow"),   # the bench's own runs and registry, rebuilt with its lake
                  "generator.scale": args.scale, "generator.seed": args.seed}
     config = load_config(overrides=overrides)

@@ -23,6 +23,7 @@ from jobs.common.errors import PipelineError, report
 from jobs.common.logs import setup_logging
 from jobs.ops.maintenance import ACTIONS
 from jobs.ops.pipeline_runs import STATUSES
+from jobs.privacy import IDENTIFIER_KINDS
 
 EPILOG = "python -m jobs <command> --help explains a command; the Makefile's targets call these."
 
@@ -106,6 +107,15 @@ def _maintenance_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="run id (default: generated)")
 
 
+def _privacy_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customer", required=True, metavar="ID",
+                        help="the person: a CRM id, an email, a phone or a customer_key (ck_...)")
+    parser.add_argument("--kind", choices=IDENTIFIER_KINDS,
+                        help="what ID is, when its shape misleads (a CRM id of digits only)")
+    parser.add_argument("--all", action="store_true",
+                        help="an ID naming several customers (a family mailbox) covers every one of them")
+
+
 def _timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -156,6 +166,8 @@ COMMANDS: tuple[Command, ...] = (
             "jobs.gold.notebooks:cli", _notebooks_args),
     Command("maintenance", "compact or vacuum the lake's Delta tables", "jobs.ops.maintenance:cli",
             _maintenance_args),
+    Command("export", "right of access: everything held about one person, in clear, as one JSON file "
+            "under paths.restricted", "jobs.privacy.export:cli", _privacy_args),
     Command("runs", "record or show orchestrator outcomes (ops.pipeline_runs)", "jobs.ops.pipeline_runs:cli",
             _runs_args, skip_teardown=True),
 )

@@ -30,6 +30,7 @@ def make_config(tmp_path, **overrides):
         "paths.lake": str(tmp_path / "lake"),
         "paths.truth": str(tmp_path / "truth"),
         "paths.checkpoints": str(tmp_path / "checkpoints"),
+        "paths.restricted": str(tmp_path / "restricted"),
     }
     base.update(overrides)
     return load_config(overrides=base, environ={})

@@ -29,6 +29,7 @@ class Paths:
     lake: Path
     truth: Path
     checkpoints: Path
+    restricted: Path   # clear personal data leaving the lake (privacy exports): never for analysts
 
     def table(self, name: str) -> Path:
         """`bronze.events` -> <lake>/bronze/events."""
@@ -178,7 +179,7 @@ def _validate(raw: dict, root: Path, source_file: str) -> Config:
 
     paths_raw = _section(raw, "paths")
     resolved = {}
-    for key in ("landing", "lake", "truth", "checkpoints"):
+    for key in ("landing", "lake", "truth", "checkpoints", "restricted"):
         text = _str(paths_raw, "paths", key)
         p = Path(text)
         resolved[key] = p if p.is_absolute() or re.match(r"^\w+://", text) else root / p

@@ -66,12 +66,31 @@ class Column:
 
 
 @dataclass(frozen=True)
+class DataSubject:
+    """How a row of a table names a person, for the data subject's rights (access, erasure).
+
+    keys: columns holding a customer_key; nodes: columns holding identity nodes (`<type>:<value>`);
+    via: (table, column): the row belongs to whoever owns the rows of `table` with the same
+    `column` value (an order's items through silver.orders.order_id).
+    """
+
+    keys: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    via: tuple[str, str] | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.keys + self.nodes + ((self.via[1],) if self.via else ())
+
+
+@dataclass(frozen=True)
 class TableSchema:
     table: str
     description: str
     columns: tuple[Column, ...]
     partition_by: tuple[str, ...] = ()
     restricted: bool = False        # clear personal data: never registered for analysts
+    data_subject: DataSubject | None = None   # None: its rows name no one (aggregates, bookkeeping)
 
     @property
     def column_names(self) -> list[str]:
@@ -142,6 +161,13 @@ def _columns(path: Path, data: dict) -> tuple[Column, ...]:
     return tuple(cols)
 
 
+def declared_tables() -> list[str]:
+    """Every lake table with a schema file, schemas/<layer>/<entity>.yaml, as <layer>.<entity>
+    (not the landing contracts, not bronze: a bronze table's schema is its source's contract)."""
+    return sorted(f"{path.parent.name}.{path.stem}" for path in SCHEMAS_DIR.glob("*/*.yaml")
+                  if path.parent.name not in ("landing", "bronze"))
+
+
 @cache
 def table_schema(table: str) -> TableSchema:
     """Schema of a table declared in schemas/<layer>/<entity>.yaml."""
@@ -154,7 +180,27 @@ def table_schema(table: str) -> TableSchema:
     if unknown:
         raise ContractError(f"{path}: partition_by names unknown columns {sorted(unknown)}")
     return TableSchema(table=table, description=data.get("description", ""), columns=columns,
-                       partition_by=partition_by, restricted=bool(data.get("restricted", False)))
+                       partition_by=partition_by, restricted=bool(data.get("restricted", False)),
+                       data_subject=_data_subject(path, data.get("data_subject"), columns))
+
+
+def _data_subject(path: Path, raw, columns: tuple[Column, ...]) -> DataSubject | None:
+    if raw is None:
+        return None
+    fix = ("data_subject: {keys: [<customer_key columns>], nodes: [<identity node columns>], "
+           "via: {table: <layer.entity>, column: <column>}}")
+    if not isinstance(raw, dict) or set(raw) - {"keys", "nodes", "via"} or not raw:
+        raise ContractError(f"{path}: data_subject must be a mapping of keys, nodes and via, e.g. {fix}")
+    via = raw.get("via")
+    if via is not None and (not isinstance(via, dict) or set(via) != {"table", "column"}):
+        raise ContractError(f"{path}: data_subject.via must name a table and a column, e.g. {fix}")
+    subject = DataSubject(keys=tuple(raw.get("keys") or ()), nodes=tuple(raw.get("nodes") or ()),
+                          via=(via["table"], via["column"]) if via else None)
+    unknown = sorted(set(subject.columns) - {c.name for c in columns})
+    if unknown:
+        raise ContractError(f"{path}: data_subject names unknown columns {unknown}; "
+                            f"the table's columns: {', '.join(c.name for c in columns)}")
+    return subject
 
 
 @cache

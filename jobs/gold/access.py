@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from jobs.common.config import Config
-from jobs.common.contracts import SCHEMAS_DIR
+from jobs.common.contracts import SCHEMAS_DIR, declared_tables, table_schema
 from jobs.common.errors import PipelineError, first_line
 from jobs.common.publication import publications
 from jobs.registry import PUBLISHED_TABLES
@@ -56,15 +54,7 @@ class AccessError(PipelineError):
 @cache
 def restricted_tables() -> frozenset[str]:
     """Tables declared `restricted: true` in schemas/<layer>/<entity>.yaml."""
-    names = set()
-    for path in SCHEMAS_DIR.glob("*/*.yaml"):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            continue
-        if isinstance(data, dict) and data.get("restricted"):
-            names.add(data.get("table") or f"{path.parent.name}.{path.stem}")
-    return frozenset(names)
+    return frozenset(t for t in declared_tables() if table_schema(t).restricted)
 
 
 def _declared(layer: str, entity: str) -> bool:

@@ -44,6 +44,7 @@ def lake_env(tmp: Path, sources: tuple[str, ...] = ("events",)) -> dict[str, str
         "C360__PATHS__LAKE": str(tmp / "lake"),
         "C360__PATHS__TRUTH": str(tmp / "truth"),
         "C360__PATHS__CHECKPOINTS": str(tmp / "checkpoints"),
+        "C360__PATHS__RESTRICTED": str(tmp / "restricted"),
         # a tiny-data driver: small heap, few partitions
         "C360__SPARK__CONF__spark.driver.memory": "1g",
         "C360__SPARK__CONF__spark.sql.shuffle.partitions": "2",
