@@ -76,7 +76,7 @@ test: setup ## run the test suite (real Spark, Delta, Airflow) in TEST_WORKERS p
 lint: setup ## ruff
 	@.venv/bin/ruff check jobs tests dags bench
 
-bench: setup ## every stage at SCALE events (default 2,000,000): throughput, gate cost, gold vs DuckDB; see README "Benchmarks"
+bench: setup ## every stage at SCALE events (default 2,000,000): throughput, gate cost, gold vs DuckDB, erasure 1 vs 1,000; see README "Benchmarks"
 	@$(PY) -m bench $(if $(SCALE),--scale $(SCALE))
 
 clean-lake: ## delete the lake (Delta tables) but keep landed data

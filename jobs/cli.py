@@ -107,13 +107,19 @@ def _maintenance_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="run id (default: generated)")
 
 
-def _privacy_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customer", required=True, metavar="ID",
+def _privacy_args(parser: argparse.ArgumentParser, customer_required: bool = True) -> None:
+    parser.add_argument("--customer", required=customer_required, metavar="ID",
                         help="the person: a CRM id, an email, a phone or a customer_key (ck_...)")
     parser.add_argument("--kind", choices=IDENTIFIER_KINDS,
                         help="what ID is, when its shape misleads (a CRM id of digits only)")
     parser.add_argument("--all", action="store_true",
                         help="an ID naming several customers (a family mailbox) covers every one of them")
+
+
+def _erase_args(parser: argparse.ArgumentParser) -> None:
+    _privacy_args(parser, customer_required=False)
+    parser.add_argument("--file", metavar="PATH",
+                        help="a batch of requests: one identifier per line ('#' starts a comment)")
 
 
 def _timestamp(text: str) -> dt.datetime:
@@ -168,6 +174,8 @@ COMMANDS: tuple[Command, ...] = (
             _maintenance_args),
     Command("export", "right of access: everything held about one person, in clear, as one JSON file "
             "under paths.restricted", "jobs.privacy.export:cli", _privacy_args),
+    Command("erase", "right to erasure: delete one person (or a file of requests) from every layer, "
+            "permanently", "jobs.privacy.erase:cli", _erase_args),
     Command("runs", "record or show orchestrator outcomes (ops.pipeline_runs)", "jobs.ops.pipeline_runs:cli",
             _runs_args, skip_teardown=True),
 )

@@ -56,6 +56,23 @@ def read_table(spark: SparkSession, path: str, version: int | None = None) -> Da
     return reader.load(path)
 
 
+# Kinds of column whose min/max Delta may keep in its log. Text is left out: a file's smallest and
+# largest customer_key, email hash or name would sit in the transaction log, which an erasure
+# cannot rewrite (jobs.privacy.erase), and our text keys are random hashes that skip no file anyway.
+_STATISTICS_TYPES = ("int", "bigint", "smallint", "tinyint", "double", "float", "decimal", "date",
+                     "timestamp")   # Delta keeps no statistics for booleans
+
+
+def statistics_properties(schema: TableSchema) -> dict[str, str]:
+    """Table properties limiting Delta's file statistics to the schema's non-text columns. The list
+    is fixed at creation: a column added later has no statistics, and dropping a listed column
+    needs the list changed first (ALTER TABLE ... SET TBLPROPERTIES)."""
+    kept = [c.name for c in schema.columns if c.type.split("(")[0].strip().lower() in _STATISTICS_TYPES]
+    if not kept:
+        return {"delta.dataSkippingNumIndexedCols": "0"}
+    return {"delta.dataSkippingStatsColumns": ",".join(kept)}
+
+
 def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> str:
     """Create the Delta table at its lake path if missing; return the path.
 
@@ -70,6 +87,8 @@ def ensure_table(spark: SparkSession, config: Config, schema: TableSchema) -> st
     try:
         builder = (DeltaTable.createIfNotExists(spark).location(path)
                    .addColumns(spark_schema(schema)).comment(schema.description))
+        for key, value in statistics_properties(schema).items():
+            builder = builder.property(key, value)
         if schema.partition_by:
             builder = builder.partitionedBy(*schema.partition_by)
         builder.execute()

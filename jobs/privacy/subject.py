@@ -12,6 +12,7 @@ customer_key columns, identity node columns, or the rows of another table it bel
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -31,7 +32,12 @@ _PHONE_TEXT = re.compile(r"^\+?[\d\s().\-/]+$")
 
 
 class RequestError(PipelineError):
-    """A privacy request that cannot be carried out as given: it changes nothing."""
+    """A privacy request that cannot be carried out as given: it changes nothing. `index`: which
+    identifier of a batch it is about."""
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -67,30 +73,21 @@ def _table(spark: SparkSession, config: Config, name: str) -> DataFrame | None:
     return read_table(spark, path) if table_exists(spark, path) else None
 
 
-def _normalised(spark: SparkSession, kind: str, identifier: str, secret: bytes) -> tuple[str | None, str | None]:
-    """(node, clear value) of the identifier as silver writes them; (None, None) when silver would
-    drop it (a malformed email, an invalid phone number)."""
-    one = spark.range(1).select(F.lit(identifier.strip()).alias("text"))
-    if kind == "email":
-        clear = std.email(F.col("text"))
-        node = nodes.email_node(clear, secret)
-    elif kind == "phone":
-        clear = std.phone(F.col("text"))
-        node = nodes.phone_node(clear, secret)
-    else:
-        clear = std.trimmed(F.col("text"))
-        node = nodes.customer_node(clear)
-    row = one.select(node.alias("node"), clear.alias("clear")).first()
-    return row["node"], row["clear"]
+def _normalised(asked: DataFrame, secret: bytes) -> DataFrame:
+    """`asked` (request, kind, text) with the identifier's `node` and `clear` value as silver writes
+    them; both null when silver would drop it (a malformed email, an invalid phone number)."""
+    text, kind = F.col("text"), F.col("kind")
+    email, phone = std.email(text), std.phone(text)
+    clear = (F.when(kind == "email", email).when(kind == "phone", phone)
+             .when(kind == "customer_id", std.trimmed(text)))
+    node = (F.when(kind == "email", nodes.email_node(email, secret))
+            .when(kind == "phone", nodes.phone_node(phone, secret))
+            .when(kind == "customer_id", nodes.customer_node(std.trimmed(text))))
+    return asked.select("request", "kind", "text", node.alias("node"), clear.alias("clear"))
 
 
-def _live_keys(customer_keys: DataFrame | None, keys: set[str]) -> set[str]:
+def _live_keys(merged: dict[str, str], keys: set[str]) -> set[str]:
     """Each key as it stands today: a key merged into another stands for its survivor."""
-    if customer_keys is None or not keys:
-        return keys
-    merged = {r["customer_key"]: r["merged_into"] for r in customer_keys
-              .filter((F.col("status") == "merged") & F.col("merged_into").isNotNull())
-              .select("customer_key", "merged_into").collect()}
     live = set()
     for key in keys:
         seen = set()
@@ -101,46 +98,89 @@ def _live_keys(customer_keys: DataFrame | None, keys: set[str]) -> set[str]:
     return live
 
 
-def find_subject(spark: SparkSession, config: Config, identifier: str, kind: str | None = None,
-                 allow_several: bool = False) -> Subject:
-    """The customer keys and nodes `identifier` names. Stops, changing nothing, when it names no one
-    or (without allow_several) several customers, listing their keys."""
-    kind = identifier_kind(identifier, kind)
+def _keys_named(spark: SparkSession, config: Config, normalised: DataFrame, graph: DataFrame,
+                customer_keys: DataFrame | None) -> DataFrame:
+    """(request, customer_key) for every customer each request's identifier names."""
+    by_node = (normalised.filter(F.col("node").isNotNull()).join(graph.filter(F.col("customer_key").isNotNull()),
+                                                                 "node").select("request", "customer_key"))
+    known = (customer_keys if customer_keys is not None else graph).select("customer_key").distinct()
+    by_key = (normalised.filter(F.col("kind") == "customer_key")
+              .select("request", F.col("text").alias("customer_key")).join(known, "customer_key")
+              .select("request", "customer_key"))
+    named = by_node.unionByName(by_key)
+    pii = _table(spark, config, "silver.customer_pii")
+    if pii is not None:
+        # A shared identifier links no one in the graph; the clear profiles still name its people.
+        for kind in ("email", "phone"):
+            named = named.unionByName(
+                normalised.filter(F.col("kind") == kind).join(
+                    pii.filter(F.col("customer_key").isNotNull()).select(F.col(kind).alias("clear"), "customer_key"),
+                    "clear").select("request", "customer_key"))
+    return named.distinct()
+
+
+def find_subjects(spark: SparkSession, config: Config, identifiers: Sequence[str], kind: str | None = None,
+                  allow_several: bool = False) -> list[Subject]:
+    """The customer keys and nodes each of `identifiers` names, resolved together (a batch of a
+    thousand costs a few queries, as one does). Stops, changing nothing, at the first identifier
+    that names no one or (without allow_several) several customers, listing their keys; the
+    error's `index` says which."""
+    kinds = []
+    for index, identifier in enumerate(identifiers):
+        try:
+            kinds.append(identifier_kind(identifier, kind))
+        except RequestError as exc:
+            raise RequestError(str(exc), index) from None
     graph = _table(spark, config, "silver.identity_graph")
     if graph is None:
         raise RequestError(f"no identity graph at {config.paths.table('silver.identity_graph')}: "
                            "run the pipeline (make run) before a privacy request")
     customer_keys = _table(spark, config, "silver.customer_keys")
-    if kind == "customer_key":
-        asked = {identifier.strip()}
-        if customer_keys is not None:
-            known = {r[0] for r in customer_keys.filter(F.col("customer_key") == identifier.strip())
-                     .select("customer_key").collect()}
-            asked &= known
-        keys = _live_keys(customer_keys, asked)
-    else:
-        node, clear = _normalised(spark, kind, identifier, resolve_secret(config.env))
-        if node is None:
-            raise RequestError(f"'{identifier}' is not a valid {kind} once normalised as silver does; "
-                               "check it, or pass the kind of identifier it is (--kind)")
-        keys = {r[0] for r in graph.filter((F.col("node") == node) & F.col("customer_key").isNotNull())
-                .select("customer_key").distinct().collect()}
-        pii = _table(spark, config, "silver.customer_pii")
-        if kind in ("email", "phone") and pii is not None:
-            # A shared identifier links no one in the graph; the clear profiles still name its people.
-            keys |= {r[0] for r in pii.filter((F.col(kind) == clear) & F.col("customer_key").isNotNull())
-                     .select("customer_key").distinct().collect()}
-        keys = _live_keys(customer_keys, keys)
-    if not keys:
-        raise RequestError(f"no customer is known by {kind} '{identifier}' in the lake at "
-                           f"{config.paths.lake}; check the identifier (or --kind)")
-    if len(keys) > 1 and not allow_several:
-        raise RequestError(f"{kind} '{identifier}' names {len(keys)} customers: {', '.join(sorted(keys))}. "
-                           "Repeat the request with one of these customer keys, or with --all to "
-                           "include every one of them")
-    owned = graph.filter(F.col("customer_key").isin(*sorted(keys))).select("node").distinct()
-    return Subject(identifier_kind=kind, keys=tuple(sorted(keys)),
-                   nodes=tuple(sorted(r[0] for r in owned.collect())))
+    asked = spark.createDataFrame([(n, k, i.strip()) for n, (i, k) in enumerate(zip(identifiers, kinds, strict=True))],
+                                  "request int, kind string, text string")
+    normalised = _normalised(asked, resolve_secret(config.env)).cache()
+    try:
+        invalid = sorted(r["request"] for r in normalised.filter(
+            (F.col("kind") != "customer_key") & F.col("node").isNull()).select("request").collect())
+        if invalid:
+            n = invalid[0]
+            raise RequestError(f"'{identifiers[n]}' is not a valid {kinds[n]} once normalised as silver does; "
+                               "check it, or pass the kind of identifier it is (--kind)", n)
+        pairs = _keys_named(spark, config, normalised, graph, customer_keys).collect()
+    finally:
+        normalised.unpersist()
+    merged = {} if customer_keys is None else {
+        r["customer_key"]: r["merged_into"] for r in customer_keys
+        .filter((F.col("status") == "merged") & F.col("merged_into").isNotNull())
+        .select("customer_key", "merged_into").collect()}
+    named: dict[int, set[str]] = {n: set() for n in range(len(identifiers))}
+    for r in pairs:
+        named[r["request"]].add(r["customer_key"])
+    keys_of = []
+    for n, identifier in enumerate(identifiers):
+        keys = _live_keys(merged, named[n])
+        if not keys:
+            raise RequestError(f"no customer is known by {kinds[n]} '{identifier}' in the lake at "
+                               f"{config.paths.lake}; check the identifier (or --kind)", n)
+        if len(keys) > 1 and not allow_several:
+            raise RequestError(f"{kinds[n]} '{identifier}' names {len(keys)} customers: {', '.join(sorted(keys))}. "
+                               "Repeat the request with one of these customer keys, or with --all to "
+                               "include every one of them", n)
+        keys_of.append(keys)
+    every = sorted(set().union(*keys_of))
+    owned: dict[str, set[str]] = {}
+    for r in (graph.join(F.broadcast(spark.createDataFrame([(k,) for k in every], "customer_key string")),
+                         "customer_key").select("customer_key", "node").collect()):
+        owned.setdefault(r["customer_key"], set()).add(r["node"])
+    return [Subject(identifier_kind=k, keys=tuple(sorted(keys)),
+                    nodes=tuple(sorted(set().union(*(owned.get(key, set()) for key in keys)))))
+            for k, keys in zip(kinds, keys_of, strict=True)]
+
+
+def find_subject(spark: SparkSession, config: Config, identifier: str, kind: str | None = None,
+                 allow_several: bool = False) -> Subject:
+    """The customer keys and nodes `identifier` names (find_subjects for one)."""
+    return find_subjects(spark, config, [identifier], kind, allow_several)[0]
 
 
 def _is_subjects(col: Column, values: tuple[str, ...]) -> Column:

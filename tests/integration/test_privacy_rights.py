@@ -1,14 +1,22 @@
-"""Right of access on the generated lake: a person's export holds their CRM record, orders, calls,
-consents and touchpoints, and nothing of anyone else, even when they share a family mailbox."""
+"""The data subject's rights on the generated lake.
+
+Access: a person's export holds their CRM record, orders, calls, consents and touchpoints, and
+nothing of anyone else, even when they share a family mailbox.
+Erasure: afterwards no file under the lake (data files of every retained version, the Delta logs,
+the checkpoints) holds any of the person's identifiers, clear or hashed, nor their customer key;
+every other customer's gold row is unchanged.
+"""
 
 import csv
 import json
+import re
 
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.common.tables import read_table
+from jobs.common.tables import latest_version, read_table
 from jobs.privacy import audit
+from jobs.privacy.erase import Request, erase, read_requests
 from jobs.privacy.export import export
 from jobs.privacy.subject import RequestError
 from tests.integration.conftest import copy_lake
@@ -140,3 +148,106 @@ def test_bad_requests_change_nothing(spark, lake):
     after = read_table(spark, str(lake.paths.table(audit.TABLE))).count() \
         if lake.paths.table(audit.TABLE).exists() else 0
     assert after == before
+
+
+# --- erasure -------------------------------------------------------------------------------------
+
+def _files_under(*folders):
+    return sorted(p for folder in folders if folder.exists() for p in folder.rglob("*") if p.is_file())
+
+
+def _texts_of(path):
+    """A file's contents as text: every cell of a Parquet file (data or log checkpoint), else its bytes."""
+    import pyarrow.parquet as pq
+
+    if path.suffix == ".parquet":
+        return [json.dumps(pq.read_table(path).to_pylist(), default=str)]
+    return [path.read_bytes().decode("utf-8", errors="replace")]
+
+
+def _found(folders, identifiers):
+    """{file: identifiers it holds}, each identifier as a whole token, case-insensitively."""
+    pattern = re.compile("|".join(rf"(?<![A-Za-z0-9_]){re.escape(i)}(?![A-Za-z0-9_])"
+                                  for i in sorted(identifiers, key=len, reverse=True)), re.I)
+    hits = {}
+    for path in _files_under(*folders):
+        held = {m.group(0).lower() for text in _texts_of(path) for m in pattern.finditer(text)}
+        if held:
+            hits[str(path)] = sorted(held)
+    return hits
+
+
+def _gold_rows(spark, config, key):
+    rows = read_table(spark, str(config.paths.table("gold.customer_360"))).filter(F.col("customer_key") != key)
+    return sorted(json.dumps(r.asDict(recursive=True), sort_keys=True, default=str) for r in rows.collect())
+
+
+@pytest.fixture(scope="module")
+def erased(spark, generated_gold_lake, people, tmp_path_factory):
+    """A private lake where a member who shares a family mailbox was erased by their CRM id."""
+    config, _ = generated_gold_lake
+    lake = copy_lake(config, tmp_path_factory.mktemp("erasure"))
+    crm_ids = _crm_ids_by_key(spark, lake)
+    sharing = {p["family_email"] for p in people if p["family_email"]}
+    person, key = next((p, k) for p in people
+                       if p["crm_id"] and p["family_email"] in sharing
+                       and _resolved_alone(p, k := _key_of(spark, lake, p["crm_id"]), crm_ids))
+    export(spark, lake, person["crm_id"])   # an access export of theirs, to be deleted too
+    nodes = {r[0] for r in _silver(spark, lake, "silver.identity_graph")
+             .filter(F.col("customer_key") == key).select("node").collect()}
+    pii = _silver(spark, lake, "silver.customer_pii").filter(F.col("customer_key") == key).collect()
+    identifiers = ({key, person["crm_id"], person["email"], person["duplicate_crm_id"]}
+                   | nodes | {n.split(":", 1)[1] for n in nodes}
+                   | {r["email"] for r in pii if r["email"]} | {r["phone"] for r in pii if r["phone"]})
+    # The family mailbox is the other members' identifier too: it stays (and links no one).
+    identifiers = {i for i in identifiers if i and i.lower() != person["family_email"].lower()}
+    gold = str(lake.paths.table("gold.customer_360"))
+    before = {"gold": _gold_rows(spark, lake, key), "gold_version": latest_version(gold),
+              "family_links": _silver(spark, lake, "silver.identity_nodes").filter(
+                  F.col("shared_hint") == "family_mailbox").count()}
+    assert _found([lake.paths.lake], identifiers), "the person is in the lake before the erasure"
+    record, outcome = erase(spark, lake, [Request(person["crm_id"], "test")])
+    return lake, person, key, identifiers, before, record, outcome
+
+
+def test_erasure_leaves_no_trace_in_any_file(erased):
+    lake, _, _, identifiers, _, record, outcome = erased
+    assert record.request_type == "erasure" and record.customers == 1
+    for table in ("bronze.crm", "silver.crm_records", "silver.identity_graph", "gold.customer_360"):
+        assert outcome.rows.get(table, 0) >= 1, table
+    assert _found([lake.paths.lake, lake.paths.checkpoints, lake.paths.restricted], identifiers) == {}
+    assert outcome.exports_deleted == 1
+    assert any(f.endswith(".jsonl") or f.endswith(".csv") or ".gz" in f for f in outcome.landed_files)
+
+
+def test_erased_versions_cannot_be_read_and_readers_see_the_erasure(spark, erased):
+    lake, _, key, _, before, _, _ = erased
+    from jobs.common.publication import published_version
+
+    gold = str(lake.paths.table("gold.customer_360"))
+    with pytest.raises(Exception, match="FILE_NOT_EXIST|does not exist"):
+        read_table(spark, gold, before["gold_version"]).filter(F.col("customer_key") == key).count()
+    assert published_version(lake.paths.lake, "gold.customer_360") == latest_version(gold)
+
+
+def test_erasure_leaves_everyone_else_unchanged(spark, erased):
+    lake, _, key, _, before, _, _ = erased
+    assert _gold_rows(spark, lake, key) == before["gold"]
+    # The family mailbox they shared stays: it is the other members' identifier too.
+    assert _silver(spark, lake, "silver.identity_nodes").filter(
+        F.col("shared_hint") == "family_mailbox").count() == before["family_links"]
+
+
+def test_an_erased_person_is_not_found_again_and_bad_batches_change_nothing(spark, erased, tmp_path):
+    lake, person, _, _, _, _, _ = erased
+    versions = {t: latest_version(str(lake.paths.table(t))) for t in ("silver.crm_records", "gold.customer_360")}
+    with pytest.raises(RequestError, match="no customer is known"):
+        erase(spark, lake, [Request(person["crm_id"], "--customer")])
+    requests = tmp_path / "requests.txt"
+    requests.write_text("# erasure requests\nC0000001\nC0000002, C0000003\n", encoding="utf-8")
+    with pytest.raises(RequestError, match=r"requests.txt:3: .* one identifier per line"):
+        read_requests(requests)
+    requests.write_text("ck_00000000000000000000\n", encoding="utf-8")
+    with pytest.raises(RequestError, match=r"requests.txt:1: no customer is known.*nothing was erased"):
+        erase(spark, lake, read_requests(requests))
+    assert {t: latest_version(str(lake.paths.table(t))) for t in versions} == versions
