@@ -136,17 +136,29 @@ COMMIT_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
 @contextlib.contextmanager
-def commits_tagged(spark: SparkSession, run_id: str, job: str):
-    """Tag every Delta commit made inside the block with {"run_id", "job"}."""
-    previous = spark.conf.get(COMMIT_METADATA_CONF, None)
-    spark.conf.set(COMMIT_METADATA_CONF, json.dumps({"run_id": run_id, "job": job}, sort_keys=True))
+def session_setting(spark: SparkSession, key: str, value: str):
+    """Set a session configuration for the block only, then put back what was there (or nothing)."""
+    previous = spark.conf.get(key, None)
+    spark.conf.set(key, value)
     try:
         yield
     finally:
         if previous is None:
-            spark.conf.unset(COMMIT_METADATA_CONF)
+            spark.conf.unset(key)
         else:
-            spark.conf.set(COMMIT_METADATA_CONF, previous)
+            spark.conf.set(key, previous)
+
+
+def commits_tagged(spark: SparkSession, run_id: str, job: str):
+    """Tag every Delta commit made inside the block with {"run_id", "job"}."""
+    return session_setting(spark, COMMIT_METADATA_CONF, json.dumps({"run_id": run_id, "job": job}, sort_keys=True))
+
+
+def merge_counts(result: DataFrame | None) -> dict[str, int]:
+    """The rows a MERGE inserted, updated and deleted, from what its execute() returned."""
+    rows = result.collect() if result is not None else []
+    row = rows[0].asDict() if rows else {}
+    return {k: int(row.get(f"num_{k}_rows") or 0) for k in ("inserted", "updated", "deleted")}
 
 
 def comparable(col: Column, is_map: bool) -> Column:
@@ -185,9 +197,7 @@ def merge_state(spark: SparkSession, path: str, state: DataFrame, keys: Sequence
     if added:
         log.info("%s: adding column(s) %s", path, ", ".join(added))
         merge = merge.withSchemaEvolution()
-    metrics = (merge.whenMatchedUpdateAll(condition=changed)
-               .whenNotMatchedInsertAll()
-               .whenNotMatchedBySourceDelete(condition=scope)
-               .execute().collect())
-    row = metrics[0].asDict() if metrics else {}
-    return {k: int(row.get(f"num_{k}_rows", 0)) for k in ("inserted", "updated", "deleted")}
+    return merge_counts(merge.whenMatchedUpdateAll(condition=changed)
+                        .whenNotMatchedInsertAll()
+                        .whenNotMatchedBySourceDelete(condition=scope)
+                        .execute())

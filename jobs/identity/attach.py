@@ -5,6 +5,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.common.tables import merge_counts
+
 # table -> column holding the identifier the row is attributed through
 ATTRIBUTED = {
     "silver.touchpoints": "identity_node",
@@ -43,8 +45,7 @@ def attach_keys(spark: SparkSession, path: str, node_column: str, graph: DataFra
     if source.isEmpty():
         return 0
     cond = (F.col(f"t.{node_column}") == F.col("s.node")) & ~F.col("t.customer_key").eqNullSafe(F.col("s.customer_key"))
-    metrics = (DeltaTable.forPath(spark, path).alias("t")
-               .merge(source.alias("s"), cond)
-               .whenMatchedUpdate(set={"customer_key": F.col("s.customer_key")})
-               .execute().collect())
-    return int(metrics[0]["num_updated_rows"]) if metrics else 0
+    return merge_counts(DeltaTable.forPath(spark, path).alias("t")
+                        .merge(source.alias("s"), cond)
+                        .whenMatchedUpdate(set={"customer_key": F.col("s.customer_key")})
+                        .execute())["updated"]

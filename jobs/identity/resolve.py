@@ -23,7 +23,7 @@ from jobs.common.config import Config
 from jobs.common.contracts import table_schema
 from jobs.common.privacy import resolve_secret
 from jobs.common.results import JobResult, utc_now
-from jobs.common.tables import ensure_table, merge_state
+from jobs.common.tables import ensure_table, merge_counts, merge_state
 from jobs.identity.attach import ATTRIBUTED, attach_keys, changed_nodes
 from jobs.identity.customers import build_customers
 from jobs.identity.graph import connected_components
@@ -70,10 +70,9 @@ def _merge_graph(spark, path: str, graph: DataFrame) -> dict:
     changed = F.lit(False)
     for c in ("customer_key", "link_rule", "match_score", "first_seen_at", "last_seen_at"):
         changed = changed | ~F.col(f"s.{c}").eqNullSafe(F.col(f"t.{c}"))
-    m = (DeltaTable.forPath(spark, path).alias("t").merge(graph.alias("s"), "t.node = s.node")
-         .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll()
-         .whenNotMatchedBySourceDelete().execute().first())
-    return {"inserted": m["num_inserted_rows"], "updated": m["num_updated_rows"], "deleted": m["num_deleted_rows"]}
+    return merge_counts(DeltaTable.forPath(spark, path).alias("t").merge(graph.alias("s"), "t.node = s.node")
+                        .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll()
+                        .whenNotMatchedBySourceDelete().execute())
 
 
 def run(spark: SparkSession, config: Config, *, run_id: str, logical_date: dt.date | None = None,

@@ -29,7 +29,6 @@ writer has not committed yet.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -43,7 +42,13 @@ from pyspark.sql.types import StringType
 from jobs.common.config import Config
 from jobs.common.contracts import TableSchema, bronze_schema, table_schema
 from jobs.common.privacy import resolve_secret
-from jobs.common.tables import latest_version, read_table, table_exists
+from jobs.common.tables import (
+    latest_version,
+    merge_counts,
+    read_table,
+    session_setting,
+    table_exists,
+)
 from jobs.privacy import audit
 from jobs.privacy.export import new_request_id, subject_tables
 from jobs.privacy.matching import (
@@ -136,16 +141,11 @@ def _path(config: Config, table: str) -> str:
     return str(config.paths.table(table))
 
 
-def _merge_metrics(result: DataFrame) -> int:
-    rows = result.collect() if result is not None else []
-    return int(rows[0]["num_deleted_rows"]) if rows and "num_deleted_rows" in rows[0] else 0
-
-
 def _delete_matching(spark, path: str, source: DataFrame, condition) -> int:
     from delta.tables import DeltaTable
 
-    return _merge_metrics(DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
-                          .whenMatchedDelete().execute())
+    return merge_counts(DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
+                        .whenMatchedDelete().execute())["deleted"]
 
 
 def _delete_named(spark, path: str, declared, values: DataFrame) -> int:
@@ -275,24 +275,13 @@ def erase_quoted(spark: SparkSession, config: Config, values: list[str], request
     if table_exists(spark, path):
         table = read_table(spark, path)
         quoting = rows_quoting(table, ("observed_value",), quoted).select("_fingerprint")
-        result = (DeltaTable.forPath(spark, path).alias("t")
-                  .merge(quoting.alias("s"), fingerprint(table.columns, "t") == F.col("s._fingerprint"))
-                  .whenMatchedUpdate(set={"observed_value": F.lit(f"(redacted by privacy request {request_id})")})
-                  .execute().collect())
-        rows = int(result[0]["num_updated_rows"]) if result else 0
+        rows = merge_counts(DeltaTable.forPath(spark, path).alias("t")
+                            .merge(quoting.alias("s"), fingerprint(table.columns, "t") == F.col("s._fingerprint"))
+                            .whenMatchedUpdate(set={"observed_value": F.lit(f"(redacted by privacy request {request_id})")})
+                            .execute())["updated"]
         if rows:
             outcome.changed(QUALITY_RESULTS, rows, latest_version(path))
         log.info("erase: %s: %d observed samples redacted", QUALITY_RESULTS, rows)
-
-
-@contextlib.contextmanager
-def _no_retention_check(spark: SparkSession):
-    previous = spark.conf.get(_RETENTION_CHECK, None)
-    spark.conf.set(_RETENTION_CHECK, "false")
-    try:
-        yield
-    finally:
-        spark.conf.set(_RETENTION_CHECK, previous or "true")
 
 
 def make_permanent(spark: SparkSession, config: Config, outcome: Outcome) -> None:
@@ -300,7 +289,7 @@ def make_permanent(spark: SparkSession, config: Config, outcome: Outcome) -> Non
     vacuum's own commits change no data; the version it leaves is the one recorded and published."""
     from delta.tables import DeltaTable
 
-    with _no_retention_check(spark):
+    with session_setting(spark, _RETENTION_CHECK, "false"):
         for table in sorted(outcome.versions):
             path = _path(config, table)
             properties = dict(DeltaTable.forPath(spark, path).detail().first()["properties"])

@@ -34,23 +34,19 @@ _PHONE_MIN_DIGITS = 9    # a shorter run is an order number or a date, not a pho
 PHONE_TAG = "phone~"
 
 
-def named_columns(declared: DataSubject) -> tuple[str, ...]:
-    return declared.keys + declared.nodes + ((declared.via[1],) if declared.via else ())
-
-
 def rows_naming(df: DataFrame, declared: DataSubject, values: DataFrame) -> DataFrame:
     """The rows of `df` in which any declared column holds one of `values` (a values frame): a link
     between the person's email and someone else's CRM id names the person, so it goes. One
     equi-join per column: an OR of columns in one join would compare every row with every value."""
     named = [df.join(F.broadcast(values), F.col(f"`{c}`") == values[VALUE], "left_semi")
-             for c in named_columns(declared)]
+             for c in declared.columns]
     return reduce(DataFrame.unionByName, named)   # a row naming them twice comes twice
 
 
 def delete_condition(declared: DataSubject, columns: Sequence[str]) -> Column | str:
     """How a MERGE finds the rows to delete: a table naming people in one column is joined on it
     with the values frame; one naming them in several, on the `_fingerprint` of rows_naming's rows."""
-    named = named_columns(declared)
+    named = declared.columns
     if len(named) == 1:
         return f"t.`{named[0]}` = s.`{VALUE}`"
     return fingerprint(columns, "t") == F.col("s._fingerprint")

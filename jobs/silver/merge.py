@@ -10,6 +10,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.common.contracts import TableSchema
+from jobs.common.tables import merge_counts
 from jobs.silver.spec import LINEAGE_ORDER, Output
 
 OWNED_ELSEWHERE = ("customer_key",)
@@ -100,6 +101,5 @@ def merge_rows(spark: SparkSession, path: str, rows: DataFrame, out: Output, sch
             if c != "_silver_run_id":
                 changed = changed | ~values[c].eqNullSafe(_t(c))
         builder = builder.whenMatchedUpdate(condition=changed, set=values)
-    metrics = builder.whenNotMatchedInsertAll().execute().collect()
-    row = metrics[0].asDict() if metrics else {}
-    return {"inserted": int(row.get("num_inserted_rows", 0)), "updated": int(row.get("num_updated_rows", 0))}
+    counts = merge_counts(builder.whenNotMatchedInsertAll().execute())
+    return {"inserted": counts["inserted"], "updated": counts["updated"]}
